@@ -1,0 +1,451 @@
+"""Plain-NumPy Monte Carlo reference of the ATA simulation: all seeds as one array axis.
+
+This module is the independent reference that the JAX engine is tested against, and the
+"what a user would otherwise write" baseline of the throughput benchmark. It imports no JAX.
+It follows docs `ata.md` §§1-5 (the algorithm) with the same worker-time model layout as the
+JAX side:
+
+- ``family``: int array [n], one family id per worker;
+- ``params``: float64 array [n, 4], that family's parameters (unused columns are 0).
+
+| id | family      | task time X                                    | columns used          |
+|----|-------------|------------------------------------------------|-----------------------|
+| 0  | constant    | params[0]                                      | value                 |
+| 1  | exponential | shift + Exponential(mean)                      | shift, mean           |
+| 2  | uniform     | Uniform(low, high)                             | low, high             |
+| 3  | half-normal | shift + scale·|Z|                              | shift, scale          |
+| 4  | lognormal   | shift + exp(log_mean + log_std·Z) given ≤ upper | shift, log_mean, log_std, upper (inf: none) |
+| 5  | gamma       | shift + Gamma(shape, scale)                    | shift, shape, scale   |
+
+Vectorisation: every per-round quantity is an array with the seeds on axis 0; the only Python
+loops are over rounds and over the (at most six) families. Selections use ``np.argpartition``
+(linear time), never a full sort of n values. A round draws only the B task times it needs
+(GTA: n first tasks plus at most min(B, n)·(B − 1) follow-ups per seed).
+
+Times are in the model's units (seconds in the presets); everything is float64. All random
+numbers come from one ``numpy.random.Generator`` per call, so results are reproducible from
+``seed`` but not paired across policies (the JAX engine's common random numbers are not
+reproduced here).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import special
+
+CONSTANT, EXPONENTIAL, UNIFORM, HALF_NORMAL, LOGNORMAL, GAMMA = range(6)
+FAMILY_NAMES = ("constant", "exponential", "uniform", "half-normal", "lognormal", "gamma")
+POLICIES = ("ata", "ata-empirical", "ofta", "uta", "gta")
+COUNTINGS = ("task", "round")
+
+
+# ----------------------------------------------------------------------------------------
+# Worker-time models
+# ----------------------------------------------------------------------------------------
+
+def cifar_model(num_workers: int) -> tuple[np.ndarray, np.ndarray]:
+    """The `cifar` preset: worker i = 1..n takes 29·i + Exponential(mean 29·i), so μ_i = 58·i.
+
+    Returns (family int64[n], params float64[n, 4]).
+    """
+    index = np.arange(1, num_workers + 1, dtype=np.float64)
+    family = np.full(num_workers, EXPONENTIAL, dtype=np.int64)
+    params = np.zeros((num_workers, 4))
+    params[:, 0] = 29.0 * index
+    params[:, 1] = 29.0 * index
+    return family, params
+
+
+def _check_model(family, params) -> tuple[np.ndarray, np.ndarray]:
+    """Validate and convert a model to (int64[n], float64[n, 4])."""
+    family = np.asarray(family, dtype=np.int64)
+    params = np.asarray(params, dtype=np.float64)
+    if family.ndim != 1 or params.shape != (family.shape[0], 4):
+        raise ValueError(f"need family [n] and params [n, 4]; got {family.shape} and "
+                         f"{params.shape}")
+    if family.size == 0:
+        raise ValueError("the model has no workers")
+    unknown = np.setdiff1d(family, np.arange(len(FAMILY_NAMES)))
+    if unknown.size:
+        raise ValueError(f"unknown family id(s) {unknown.tolist()}")
+    return family, params
+
+
+def _truncated_lognormal_mean(log_mean, log_std, upper):
+    """E[Y | Y ≤ upper], Y = exp(log_mean + log_std·Z), elementwise; upper = inf: no truncation.
+
+    Closed form exp(m + s²/2)·Φ(b − s)/Φ(b) with b = (ln upper − m)/s, evaluated in log space
+    (scipy.special.log_ndtr) so that a far lower truncation does not divide 0 by 0.
+    """
+    log_mean, log_std, upper = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64)
+                                                     for v in (log_mean, log_std, upper)))
+    with np.errstate(divide="ignore"):
+        bound = (np.log(upper) - log_mean) / log_std
+    log_ratio = np.where(np.isinf(upper), 0.0,
+                         special.log_ndtr(bound - log_std) - special.log_ndtr(bound))
+    return np.exp(log_mean + 0.5 * log_std**2 + log_ratio)
+
+
+def worker_means(family, params) -> np.ndarray:
+    """Exact mean task time μ_i of every worker: float64[n] (model time units)."""
+    family, params = _check_model(family, params)
+    first, second, third, fourth = params.T
+    means = np.full(family.shape, np.nan)
+    means = np.where(family == CONSTANT, first, means)
+    means = np.where(family == EXPONENTIAL, first + second, means)
+    means = np.where(family == UNIFORM, 0.5 * (first + second), means)
+    means = np.where(family == HALF_NORMAL, first + second * math.sqrt(2.0 / math.pi), means)
+    is_lognormal = family == LOGNORMAL
+    if is_lognormal.any():
+        lognormal = first[is_lognormal] + _truncated_lognormal_mean(
+            second[is_lognormal], third[is_lognormal], fourth[is_lognormal])
+        means[is_lognormal] = lognormal
+    means = np.where(family == GAMMA, first + second * third, means)
+    return means
+
+
+def _draw_family(rng: np.random.Generator, family_id: int, worker_params: np.ndarray,
+                 shape: tuple) -> np.ndarray:
+    """Task times of one family: float64[shape].
+
+    worker_params [..., 4] broadcasts against `shape` + (4,) (so a per-worker row can serve
+    many tasks without being copied); every entry is a fresh independent draw.
+    """
+    first, second, third, fourth = (worker_params[..., column] for column in range(4))
+    if family_id == CONSTANT:
+        return np.broadcast_to(first, shape).astype(np.float64, copy=True)
+    if family_id == EXPONENTIAL:
+        return first + second * rng.standard_exponential(shape)
+    if family_id == UNIFORM:
+        return first + (second - first) * rng.random(shape)
+    if family_id == HALF_NORMAL:
+        return first + second * np.abs(rng.standard_normal(shape))
+    if family_id == LOGNORMAL:
+        # Inverse CDF of Z given Z ≤ b: Φ⁻¹(U·Φ(b)); exact, and Φ(+inf) = 1 needs no branch.
+        with np.errstate(divide="ignore"):
+            upper_cdf = special.ndtr((np.log(fourth) - second) / third)
+        normal = special.ndtri(rng.random(shape) * upper_cdf)
+        return first + np.exp(second + third * normal)
+    if family_id == GAMMA:
+        return first + rng.gamma(second, third, size=shape)
+    raise ValueError(f"unknown family id {family_id}")
+
+
+def _draw(rng: np.random.Generator, model_families: np.ndarray, task_family: np.ndarray,
+          task_params: np.ndarray, shape: tuple) -> np.ndarray:
+    """Fresh task times float64[shape]; task_family [...] and task_params [..., 4] broadcast
+    against `shape`. `model_families` lists the family ids present in the model: one family
+    needs no masks, several are drawn family by family (never worker by worker)."""
+    if model_families.size == 1:
+        return _draw_family(rng, int(model_families[0]), task_params, shape)
+    times = np.empty(shape)
+    task_family = np.broadcast_to(task_family, shape)
+    task_params = np.broadcast_to(task_params, (*shape, 4))
+    for family_id in model_families:
+        mask = task_family == family_id
+        count = int(np.count_nonzero(mask))
+        if count:
+            times[mask] = _draw_family(rng, int(family_id), task_params[mask], (count,))
+    return times
+
+
+def draw_times_for_workers(rng: np.random.Generator, family, params,
+                           worker_index) -> np.ndarray:
+    """One fresh, independent task time for every entry of `worker_index` (any int shape).
+
+    Returns float64 of the shape of `worker_index`: entry [...] is a draw from worker
+    worker_index[...]'s distribution (model time units).
+    """
+    family, params = _check_model(family, params)
+    worker_index = np.asarray(worker_index, dtype=np.int64)
+    return _draw(rng, np.unique(family), family[worker_index], params[worker_index],
+                 worker_index.shape)
+
+
+def draw_task_times(rng: np.random.Generator, family, params, shape_prefix) -> np.ndarray:
+    """I.i.d. task times of every worker: float64[*shape_prefix, n] (model time units).
+
+    shape_prefix: an int or a tuple of ints (() gives one draw per worker, shape [n]).
+    """
+    family, params = _check_model(family, params)
+    shape_prefix = tuple(int(size) for size in np.atleast_1d(np.asarray(shape_prefix,
+                                                                        dtype=np.int64)))
+    return _draw(rng, np.unique(family), family, params, (*shape_prefix, family.shape[0]))
+
+
+# ----------------------------------------------------------------------------------------
+# Allocation (spec §4)
+# ----------------------------------------------------------------------------------------
+
+def proxy_loss(allocation: np.ndarray, means: np.ndarray) -> np.ndarray:
+    """ℓ(a, μ) = max_i a_i·μ_i over the last axis: allocation [..., n], means [..., n] -> [...]."""
+    return np.max(allocation * means, axis=-1)
+
+
+def _smallest_indices(values: np.ndarray, count: int) -> np.ndarray:
+    """Indices [S, count] of the `count` smallest entries of each row of values [S, N] (any
+    order among them; ties broken arbitrarily). Linear time via argpartition."""
+    if count >= values.shape[1]:
+        return np.broadcast_to(np.arange(values.shape[1]), values.shape)
+    return np.argpartition(values, count - 1, axis=1)[:, :count]
+
+
+def _kth_smallest(values: np.ndarray, kth: int) -> np.ndarray:
+    """The kth smallest (0-based) entry of each row of values [S, N], as a column [S, 1].
+
+    np.partition: linear time, and about 3× faster than np.argpartition on these shapes."""
+    return np.partition(values, kth, axis=1)[:, kth:kth + 1]
+
+
+def _multiples_below(scores: np.ndarray, level: np.ndarray, budget: int) -> np.ndarray:
+    """#{j ∈ 1..B : fl(j·s) < level} per entry of scores [S, m] > 0, level [S, 1]: int64[S, m].
+
+    ⌈level/s⌉ − 1 can be off by one from rounding; one correction each way against the same
+    floating-point products the grid holds makes the count exact.
+    """
+    count = np.clip(np.ceil(level / scores) - 1.0, 0.0, budget)
+    count = np.where((count > 0) & (count * scores >= level), count - 1.0, count)
+    count = np.where((count < budget) & ((count + 1.0) * scores < level), count + 1.0, count)
+    return count.astype(np.int64)
+
+
+def _water_filling(scores: np.ndarray, budget: int) -> np.ndarray:
+    """argmin_a max_i a_i·s_i, Σa = B, for strictly positive scores [S, n]: int64[S, n].
+
+    The allocation counts, per worker, how many of the B smallest values of {j·s_i : j = 1..B}
+    it owns. Only the m = min(B, n) smallest scores can own any, so the grid is [S, m·B]; its
+    B-th smallest value is the optimal loss ℓ*. Each candidate gets its multiples below ℓ*,
+    and the tasks still missing go to candidates with a multiple exactly at ℓ* (a tie: any
+    choice is optimal), lowest candidate position first.
+    """
+    num_seeds, num_workers = scores.shape
+    candidates = _smallest_indices(scores, min(budget, num_workers))             # [S, m]
+    candidate_scores = np.take_along_axis(scores, candidates, axis=1)            # [S, m]
+    multiples = np.arange(1, budget + 1, dtype=np.float64)
+    grid = (candidate_scores[:, :, None] * multiples).reshape(num_seeds, -1)     # [S, m·B]
+    optimal_loss = _kth_smallest(grid, budget - 1)                               # [S, 1]
+    below = _multiples_below(candidate_scores, optimal_loss, budget)             # [S, m]
+    at_loss = (below < budget) & ((below + 1.0) * candidate_scores == optimal_loss)
+    missing = budget - below.sum(axis=1, keepdims=True)                          # [S, 1] ≥ 1
+    tie_winners = at_loss & (np.cumsum(at_loss, axis=1) <= missing)
+    allocation = np.zeros((num_seeds, num_workers), dtype=np.int64)
+    np.put_along_axis(allocation, candidates, below + tie_winners, axis=1)
+    return allocation
+
+
+def _spread_over_zeros(is_zero: np.ndarray, budget: int,
+                       rng: np.random.Generator | None) -> np.ndarray:
+    """Spread B evenly over each row's zero-score workers is_zero bool[S, n]: int64[S, n].
+
+    Each zero worker gets ⌊B/|Z|⌋; the remainder r = B mod |Z| (< min(B, n)) goes one each to
+    r workers of Z chosen uniformly at random (rng), or to the lowest-indexed ones (rng=None).
+    """
+    num_seeds, num_workers = is_zero.shape
+    zero_count = is_zero.sum(axis=1, keepdims=True)                              # [S, 1]
+    base, remainder = np.divmod(budget, zero_count)
+    # Distinct integer priorities, zero-score workers first: random order (ties of the 40
+    # random bits, probability ~ n²·2⁻⁴¹, fall back to index order) or index order.
+    keys = np.broadcast_to(np.arange(num_workers, dtype=np.int64), is_zero.shape)
+    if rng is not None:
+        keys = rng.integers(0, 2**40, size=is_zero.shape, dtype=np.int64) * num_workers + keys
+    keys = np.where(is_zero, keys, keys + np.int64(2**62))
+    head = min(budget, num_workers)                 # the r extras lie in the m smallest keys
+    smallest_keys = np.sort(np.partition(keys, head - 1, axis=1)[:, :head], axis=1)
+    last_extra_key = np.take_along_axis(smallest_keys, np.maximum(remainder - 1, 0), axis=1)
+    gets_extra = is_zero & (keys <= last_extra_key) & (remainder > 0)
+    return np.where(is_zero, base, 0) + gets_extra
+
+
+def allocate(scores, budget: int, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Optimal allocations argmin_a max_i a_i·s_i with Σ_i a_i = budget, one per seed.
+
+    scores: float64[S, n] (≥ 0; a 1-D [n] input is treated as S = 1 and returns [1, n]).
+    Seeds with a zero score spread the budget evenly over their zero-score workers (remainder
+    at random with `rng`, lowest indices with rng=None); the others are water-filled.
+    Returns int64[S, n].
+    """
+    scores = np.atleast_2d(np.asarray(scores, dtype=np.float64))
+    budget = int(budget)
+    if budget < 1:
+        raise ValueError(f"budget must be ≥ 1, got {budget}")
+    if np.any(scores < 0) or np.any(np.isnan(scores)):
+        raise ValueError("scores must be non-negative numbers")
+    is_zero = scores == 0.0
+    has_zero = is_zero.any(axis=1)
+    if has_zero.all():
+        return _spread_over_zeros(is_zero, budget, rng)
+    if not has_zero.any():
+        return _water_filling(scores, budget)
+    allocation = np.empty(scores.shape, dtype=np.int64)
+    allocation[has_zero] = _spread_over_zeros(is_zero[has_zero], budget, rng)
+    allocation[~has_zero] = _water_filling(scores[~has_zero], budget)
+    return allocation
+
+
+# ----------------------------------------------------------------------------------------
+# Allocators' scores (spec §§2-3)
+# ----------------------------------------------------------------------------------------
+
+def _confidence_width(sample_count: np.ndarray, round_index: int) -> np.ndarray:
+    """√(L/K_i) + L/K_i with L = ln(2k²); +inf where K_i = 0. float64[S, n]."""
+    log_term = math.log(2.0 * round_index**2)
+    with np.errstate(divide="ignore"):
+        ratio = log_term / sample_count
+    return np.sqrt(ratio) + ratio
+
+
+def ata_lcb(mean_estimate, sample_count, round_index: int, alpha: float) -> np.ndarray:
+    """ATA's score s_i = max(μ̂_i − 2α(√(L/K_i) + L/K_i), 0), 0 where K_i = 0: float64[S, n]."""
+    width = _confidence_width(sample_count, round_index)
+    return np.maximum(mean_estimate - 2.0 * alpha * width, 0.0)
+
+
+def ata_empirical_lcb(mean_estimate, sample_count, round_index: int, eta: float) -> np.ndarray:
+    """ATA-Empirical's s_i = μ̂_i·max(1 − 2η(√(L/K_i) + L/K_i), 0), 0 where K_i = 0."""
+    width = _confidence_width(sample_count, round_index)
+    return mean_estimate * np.maximum(1.0 - 2.0 * eta * width, 0.0)
+
+
+# ----------------------------------------------------------------------------------------
+# Rounds
+# ----------------------------------------------------------------------------------------
+
+def _play_allocation(rng: np.random.Generator, family, params, model_families,
+                     allocation: np.ndarray) -> np.ndarray:
+    """Run one round of `allocation` int[S, n] (rows sum to B): busy times T float64[S, n].
+
+    Draws exactly S·B task times: each (seed, worker) cell is repeated a_i times to list the
+    round's tasks, and T sums a cell's task times (0 for idle workers).
+    """
+    num_seeds, num_workers = allocation.shape
+    task_cells = np.repeat(np.arange(num_seeds * num_workers), allocation.ravel())  # [S·B]
+    task_workers = task_cells % num_workers
+    task_times = _draw(rng, model_families, family[task_workers], params[task_workers],
+                       task_cells.shape)
+    busy = np.bincount(task_cells, weights=task_times, minlength=num_seeds * num_workers)
+    return busy.reshape(num_seeds, num_workers)
+
+
+def greedy_round_time(rng: np.random.Generator, family, params, num_seeds: int,
+                      budget: int) -> np.ndarray:
+    """GTA: all n workers run tasks back to back; time of the B-th completion: float64[S].
+
+    Only workers whose first task is among the m = min(B, n) earliest first completions can
+    finish one of the B earliest tasks (any other worker's first completion already comes
+    after B others), so only those m draw B − 1 follow-up tasks: O(n + B²) per seed.
+    """
+    family, params = _check_model(family, params)
+    model_families = np.unique(family)
+    num_workers = family.shape[0]
+    first_times = _draw(rng, model_families, family, params, (num_seeds, num_workers))
+    if budget == 1:
+        return first_times.min(axis=1)
+    fastest = _smallest_indices(first_times, min(budget, num_workers))           # [S, m]
+    follow_up = _draw(rng, model_families, family[fastest][:, :, None],
+                      params[fastest][:, :, None, :], (*fastest.shape, budget - 1))
+    task_times = np.concatenate(
+        [np.take_along_axis(first_times, fastest, axis=1)[:, :, None], follow_up], axis=2)
+    completions = np.cumsum(task_times, axis=2).reshape(num_seeds, -1)           # [S, m·B]
+    return np.partition(completions, budget - 1, axis=1)[:, budget - 1]
+
+
+# ----------------------------------------------------------------------------------------
+# Simulation
+# ----------------------------------------------------------------------------------------
+
+def _check_policy(policy: str, counting: str, alpha, eta) -> None:
+    if policy not in POLICIES:
+        raise ValueError(f"unknown policy {policy!r}; choose from {', '.join(POLICIES)}")
+    if counting not in COUNTINGS:
+        raise ValueError(f"unknown counting {counting!r}; choose from {', '.join(COUNTINGS)}")
+    if policy == "ata" and alpha is None:
+        raise ValueError("policy 'ata' needs alpha (≥ max_i ‖X_i − μ_i‖_ψ1)")
+    if policy == "ata-empirical" and eta is None:
+        raise ValueError("policy 'ata-empirical' needs eta (≥ max_i ‖X_i − μ_i‖_ψ1 / μ_i)")
+
+
+def _simulate_greedy(rng, family, params, budget, num_rounds, num_seeds) -> dict:
+    """GTA's metrics (see `simulate`); its proxy regret is undefined (NaN)."""
+    num_workers = family.shape[0]
+    round_times = np.empty((num_rounds, num_seeds))
+    for round_number in range(num_rounds):
+        round_times[round_number] = greedy_round_time(rng, family, params, num_seeds, budget)
+    runtime = round_times.sum(axis=0)
+    return {"runtime": runtime, "worker_time": num_workers * runtime,
+            "regret": np.full(num_seeds, np.nan), "round_time_mean": round_times.mean(axis=1)}
+
+
+def simulate(family, params, policy: str, budget: int, num_rounds: int, num_seeds: int,
+             seed: int = 0, alpha: float | None = None, eta: float | None = None,
+             counting: str = "task") -> dict:
+    """Run `policy` for `num_rounds` rounds on `num_seeds` independent seeds at once.
+
+    policy: "ata" (needs alpha), "ata-empirical" (needs eta), "ofta", "uta" or "gta".
+    counting: "task" (each task is one sample: K_i += a_i, sum += T_i) or "round" (one sample
+    T_i/a_i per loaded round: K_i += 1).
+
+    Returns a dict of float64 arrays (model time units):
+      "runtime"         [S]: Σ_k round time, round time = max_i T_ik over loaded workers;
+      "worker_time"     [S]: Σ_k Σ_i T_ik (GTA: n × runtime, unfinished work included);
+      "regret"          [S]: Σ_k ℓ(a_k, μ) − ℓ(a*, μ), a* = allocate(μ); NaN for "gta";
+      "round_time_mean" [K]: each round's time averaged over seeds.
+    """
+    family, params = _check_model(family, params)
+    _check_policy(policy, counting, alpha, eta)
+    budget, num_rounds, num_seeds = int(budget), int(num_rounds), int(num_seeds)
+    if budget < 1 or num_rounds < 1 or num_seeds < 1:
+        raise ValueError("budget, num_rounds and num_seeds must all be ≥ 1")
+    rng = np.random.default_rng(seed)
+    if policy == "gta":
+        return _simulate_greedy(rng, family, params, budget, num_rounds, num_seeds)
+
+    num_workers = family.shape[0]
+    means = worker_means(family, params)
+    oracle = allocate(means[None, :], budget)                                    # [1, n]
+    oracle_loss = float(proxy_loss(oracle, means)[0])
+    model_families = np.unique(family)
+
+    sample_count = np.zeros((num_seeds, num_workers))
+    sample_sum = np.zeros((num_seeds, num_workers))
+    runtime = np.zeros(num_seeds)
+    worker_time = np.zeros(num_seeds)
+    regret = np.zeros(num_seeds)
+    round_time_mean = np.empty(num_rounds)
+    zero_scores = np.zeros((num_seeds, num_workers))
+    oracle_allocation = np.broadcast_to(oracle, (num_seeds, num_workers))
+
+    for round_index in range(1, num_rounds + 1):
+        if policy == "ofta":
+            allocation = oracle_allocation
+        elif policy == "uta":
+            allocation = allocate(zero_scores, budget, rng)
+        else:
+            mean_estimate = sample_sum / np.maximum(sample_count, 1.0)
+            if policy == "ata":
+                scores = ata_lcb(mean_estimate, sample_count, round_index, alpha)
+            else:
+                scores = ata_empirical_lcb(mean_estimate, sample_count, round_index, eta)
+            allocation = allocate(scores, budget, rng)
+
+        busy = _play_allocation(rng, family, params, model_families, allocation)
+        round_time = busy.max(axis=1)
+        runtime += round_time
+        worker_time += busy.sum(axis=1)
+        round_time_mean[round_index - 1] = round_time.mean()
+        if policy != "ofta":
+            regret += proxy_loss(allocation, means) - oracle_loss
+
+        if policy in ("ata", "ata-empirical"):
+            if counting == "task":
+                sample_count += allocation
+                sample_sum += busy
+            else:
+                loaded = allocation > 0
+                sample_count += loaded
+                sample_sum += np.divide(busy, allocation, out=np.zeros_like(busy),
+                                        where=loaded)
+
+    return {"runtime": runtime, "worker_time": worker_time, "regret": regret,
+            "round_time_mean": round_time_mean}

@@ -1,0 +1,112 @@
+"""ψ1 (sub-exponential Orlicz) norms of centred random variables, in float64 on the host.
+
+‖Y‖_ψ1 = inf{c > 0 : E exp(|Y|/c) ≤ 2}. For a worker-time X with mean μ the allocators need
+α = ‖X − μ‖_ψ1 (spec §1). The norm scales linearly (‖θY‖ = θ‖Y‖), so every family reduces
+to a *standardised* variable whose norm is computed once, by quadrature of E exp(|Y|/c)
+(scipy.integrate.quad, split at the mean) and a bracketed root of E exp(|Y|/c) = 2
+(scipy.optimize.brentq). None of this runs inside `jit`: it is computed when a model is built.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Callable
+
+from scipy import integrate, optimize, special
+
+
+def orlicz_expectation(log_density: Callable[[float], float], lower: float, upper: float,
+                       mean: float, c: float) -> float:
+    """E exp(|X − mean|/c) for X with log-density `log_density` on [lower, upper].
+
+    Bounds may be infinite; the exponent is summed in log space so that neither factor
+    overflows on its own.
+    """
+    def integrand(x):
+        return math.exp(min(abs(x - mean) / c + log_density(x), 700.0))
+
+    total = 0.0
+    for a, b in ((lower, mean), (mean, upper)):
+        if a < b:
+            value, _ = integrate.quad(integrand, a, b, limit=400, epsabs=1e-13, epsrel=1e-11)
+            total += value
+    return total
+
+
+def psi1_norm(log_density: Callable[[float], float], lower: float, upper: float, mean: float,
+              tail_scale: float = 0.0) -> float:
+    """‖X − mean‖_ψ1 for X with the given log-density on [lower, upper].
+
+    `tail_scale` is the rate-limit of an exponential right tail (density ~ exp(−x/θ) gives
+    θ): E exp(|X − μ|/c) is infinite for c ≤ θ, so the root is searched above it.
+    """
+    def excess(c):
+        return math.log(orlicz_expectation(log_density, lower, upper, mean, c)) - math.log(2.0)
+
+    low = tail_scale * (1.0 + 1e-4) if tail_scale > 0 else 1e-3
+    high = max(low * 2.0, 1.0)
+    while excess(high) > 0:
+        high *= 2.0
+    if tail_scale <= 0:
+        while excess(low) < 0:
+            low /= 2.0
+    return optimize.brentq(excess, low, high, xtol=1e-14, rtol=1e-12)
+
+
+@functools.cache
+def exponential_unit() -> float:
+    """‖E − 1‖_ψ1 for E ~ Exp(mean 1) (≈ 1.5313; scale by the exponential's mean)."""
+    return psi1_norm(lambda x: -x, 0.0, math.inf, 1.0, tail_scale=1.0)
+
+
+@functools.cache
+def uniform_unit() -> float:
+    """‖U − ½‖_ψ1 for U ~ Uniform(0, 1) (scale by the width): the root of c(e^{1/(2c)} − 1) = 1."""
+    return optimize.brentq(lambda c: c * math.expm1(0.5 / c) - 1.0, 0.05, 10.0, xtol=1e-15)
+
+
+@functools.cache
+def half_normal_unit() -> float:
+    """‖|Z| − √(2/π)‖_ψ1 for Z standard normal (scale by the half-normal's scale)."""
+    log_density = lambda x: 0.5 * math.log(2.0 / math.pi) - 0.5 * x * x
+    return psi1_norm(log_density, 0.0, math.inf, math.sqrt(2.0 / math.pi))
+
+
+@functools.cache
+def gamma_unit(shape: float) -> float:
+    """‖G − shape‖_ψ1 for G ~ Gamma(shape, scale 1) (scale by the gamma's scale)."""
+    log_normaliser = math.lgamma(shape)
+    log_density = lambda x: (shape - 1.0) * math.log(x) - x - log_normaliser if x > 0 else -math.inf
+    return psi1_norm(log_density, 0.0, math.inf, shape, tail_scale=1.0)
+
+
+def truncated_lognormal_mean(log_mean: float, log_std: float, upper: float) -> float:
+    """E[Y | Y ≤ upper] for Y = exp(log_mean + log_std·Z); `upper` = inf for no truncation."""
+    if math.isinf(upper):
+        return math.exp(log_mean + 0.5 * log_std**2)
+    bound = (math.log(upper) - log_mean) / log_std
+    return (math.exp(log_mean + 0.5 * log_std**2) * special.ndtr(bound - log_std)
+            / special.ndtr(bound))
+
+
+@functools.cache
+def lognormal_unit(log_std: float, bound: float) -> float:
+    """‖Y − E Y‖_ψ1 for Y = exp(log_std·Z) conditioned on Z ≤ bound (scale by e^log_mean).
+
+    An untruncated lognormal (bound = inf) is not sub-exponential: the norm is infinite.
+    """
+    if math.isinf(bound):
+        return math.inf
+    upper = math.exp(log_std * bound)
+    log_mass = math.log(special.ndtr(bound))
+    log_normaliser = math.log(log_std * math.sqrt(2.0 * math.pi)) + log_mass
+
+    def log_density(y):
+        if y <= 0:
+            return -math.inf
+        return -math.log(y) - 0.5 * (math.log(y) / log_std) ** 2 - log_normaliser
+
+    mean = truncated_lognormal_mean(0.0, log_std, upper)
+    return psi1_norm(log_density, 0.0, upper, mean)
+

@@ -1,0 +1,301 @@
+"""Worker-time models: how long one task takes on each worker, drawn by (round, worker, slot).
+
+A `TimeModel` holds, per worker i, a distribution family and its parameters, with the exact
+mean μ_i and ψ1 norm α_i = ‖X_i − μ_i‖_ψ1 computed on the host (float64) when the model is
+built. Inside `jit` it is an ordinary pytree of arrays; the set of families present is static
+metadata, so a model that uses one family pays for one family's sampler.
+
+Families and their parameters (unused columns are 0); every X ≥ 0:
+
+| id | family        | X                                                 | parameters (columns 0..3)      |
+|----|---------------|---------------------------------------------------|--------------------------------|
+| 0  | `constant`    | value                                             | value                          |
+| 1  | `exponential` | shift + Exp(mean)                                 | shift, mean                    |
+| 2  | `uniform`     | Uniform(low, high)                                | low, high                      |
+| 3  | `half-normal` | shift + scale·|Z|                                 | shift, scale                   |
+| 4  | `lognormal`   | shift + exp(log_mean + log_std·Z), given ≤ upper  | shift, log_mean, log_std, upper|
+| 5  | `gamma`       | shift + Gamma(shape, scale)                       | shift, shape, scale            |
+
+An untruncated lognormal (upper = inf) is heavy-tailed: its ψ1 norm is infinite, so ATA's
+default α (and ATA-Empirical's η) are infinite too and must be given explicitly. A finite
+`upper` conditions the lognormal part on being ≤ upper (sampled exactly by inverse CDF).
+
+Common random numbers: the time of a task is a function of (round key, worker, slot) only,
+never of which allocator asks or in which order, so allocators are compared on the same draws.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from typing import Any, Callable, Mapping, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.scipy.special import ndtr, ndtri
+
+from ata_jax import psi1
+
+FAMILIES: tuple[str, ...] = ("constant", "exponential", "uniform", "half-normal", "lognormal",
+                             "gamma")
+FAMILY_FIELDS: dict[str, tuple[str, ...]] = {
+    "constant": ("value",),
+    "exponential": ("shift", "mean"),
+    "uniform": ("low", "high"),
+    "half-normal": ("shift", "scale"),
+    "lognormal": ("shift", "log_mean", "log_std", "upper"),
+    "gamma": ("shift", "shape", "scale"),
+}
+POSITIVE_FIELDS: dict[str, tuple[str, ...]] = {
+    "constant": ("value",),
+    "exponential": ("mean",),
+    "uniform": (),
+    "half-normal": ("scale",),
+    "lognormal": ("log_std",),
+    "gamma": ("shape", "scale"),
+}
+FIELD_DEFAULTS: dict[str, float] = {"shift": 0.0, "upper": math.inf}
+NUM_PARAMS = 4
+
+
+@functools.partial(jax.tree_util.register_dataclass,
+                   data_fields=["family", "params", "mean", "psi1"], meta_fields=["families"])
+@dataclasses.dataclass(frozen=True)
+class TimeModel:
+    """Per-worker task-time distributions.
+
+    Attributes:
+      family: int32[n], family id per worker (see the module table).
+      params: float[n, 4], the family's parameters per worker.
+      mean: float[n], exact mean task time μ_i (time units).
+      psi1: float[n], exact ψ1 norm α_i = ‖X_i − μ_i‖_ψ1 (time units; inf if heavy-tailed).
+      families: static tuple of the family ids present.
+    """
+
+    family: Any
+    params: Any
+    mean: Any
+    psi1: Any
+    families: tuple[int, ...]
+
+    @property
+    def size(self) -> int:
+        """n, the number of workers (static)."""
+        return int(np.shape(self.family)[-1])
+
+    @property
+    def alpha(self) -> float:
+        """The true α = max_i ‖X_i − μ_i‖_ψ1 (ATA's default). Host only."""
+        return float(np.max(np.asarray(self.psi1)))
+
+    @property
+    def eta(self) -> float:
+        """The true η = max_i α_i/μ_i (ATA-Empirical's default). Host only."""
+        return float(np.max(np.asarray(self.psi1) / np.asarray(self.mean)))
+
+
+class ModelError(ValueError):
+    """A worker description that does not define a valid task-time distribution."""
+
+
+def _check_fields(family: str, values: Mapping[str, float], where: str) -> None:
+    def fail(message):
+        raise ModelError(f"{where}: {family} worker: {message}")
+
+    for name, value in values.items():
+        if name == "upper":
+            if not (value > 0) or math.isnan(value):
+                fail(f"upper must be > 0 (or omitted for no truncation), got {value!r}")
+        elif not math.isfinite(value):
+            fail(f"{name} must be a finite number, got {value!r}")
+    if values.get("shift", 0.0) < 0:
+        fail(f"shift must be >= 0, got {values['shift']!r}")
+    for name in POSITIVE_FIELDS[family]:
+        if values[name] <= 0:
+            fail(f"{name} must be > 0, got {values[name]!r}")
+    if family == "uniform":
+        if values["low"] < 0:
+            fail(f"low must be >= 0, got {values['low']!r}")
+        if values["high"] <= values["low"]:
+            fail(f"high must be > low, got low={values['low']!r}, high={values['high']!r}")
+
+
+def worker_row(family: str, where: str = "worker", **fields: float) -> tuple[int, list[float]]:
+    """(family id, parameter row) for one worker, validated. Unknown or missing fields raise."""
+    if family not in FAMILY_FIELDS:
+        raise ModelError(f"{where}: unknown family {family!r}; valid families: "
+                         f"{', '.join(FAMILIES)}")
+    names = FAMILY_FIELDS[family]
+    unknown = sorted(set(fields) - set(names))
+    if unknown:
+        raise ModelError(f"{where}: {family} worker: unknown field(s) {', '.join(unknown)}; "
+                         f"valid fields: {', '.join(names)}")
+    values = {}
+    for name in names:
+        if name in fields:
+            value = fields[name]
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ModelError(f"{where}: {family} worker: {name} must be a number, "
+                                 f"got {value!r}")
+            values[name] = float(value)
+        elif name in FIELD_DEFAULTS:
+            values[name] = FIELD_DEFAULTS[name]
+        else:
+            raise ModelError(f"{where}: {family} worker: missing field {name!r}")
+    _check_fields(family, values, where)
+    row = [values[name] for name in names] + [0.0] * (NUM_PARAMS - len(names))
+    return FAMILIES.index(family), row
+
+
+def _mean_and_psi1(family: int, row: Sequence[float]) -> tuple[float, float]:
+    """Exact mean and ψ1 norm of one worker's task time (float64, host)."""
+    name = FAMILIES[family]
+    if name == "constant":
+        return row[0], 0.0
+    if name == "exponential":
+        return row[0] + row[1], row[1] * psi1.exponential_unit()
+    if name == "uniform":
+        return 0.5 * (row[0] + row[1]), (row[1] - row[0]) * psi1.uniform_unit()
+    if name == "half-normal":
+        return row[0] + row[1] * math.sqrt(2.0 / math.pi), row[1] * psi1.half_normal_unit()
+    if name == "lognormal":
+        shift, log_mean, log_std, upper = row
+        bound = math.inf if math.isinf(upper) else (math.log(upper) - log_mean) / log_std
+        mean = shift + psi1.truncated_lognormal_mean(log_mean, log_std, upper)
+        return mean, math.exp(log_mean) * psi1.lognormal_unit(log_std, bound)
+    shift, shape, scale = row[:3]
+    return shift + shape * scale, scale * psi1.gamma_unit(shape)
+
+
+def make_model(family: Sequence[int], params: Sequence[Sequence[float]]) -> TimeModel:
+    """A `TimeModel` from family ids int[n] and parameter rows float[n, 4] (already valid)."""
+    family = np.asarray(family, dtype=np.int32)
+    params = np.asarray(params, dtype=np.float64).reshape(family.size, NUM_PARAMS)
+    if family.size == 0:
+        raise ModelError("a time model needs at least one worker")
+    stats = np.array([_mean_and_psi1(int(f), row) for f, row in zip(family, params)])
+    return TimeModel(family=family, params=params, mean=stats[:, 0], psi1=stats[:, 1],
+                     families=tuple(sorted(set(int(f) for f in family))))
+
+
+def from_workers(workers: Sequence[Mapping[str, Any]], where: str = "model") -> TimeModel:
+    """A model from worker descriptions: dicts with `family`, its fields, optional `count`."""
+    family, params = [], []
+    for index, description in enumerate(workers):
+        description = dict(description)
+        label = f"{where}: workers[{index}]"
+        if "family" not in description:
+            raise ModelError(f"{label}: missing field 'family'")
+        count = description.pop("count", 1)
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise ModelError(f"{label}: count must be an integer >= 1, got {count!r}")
+        family_id, row = worker_row(description.pop("family"), label, **description)
+        family += [family_id] * count
+        params += [row] * count
+    return make_model(family, params)
+
+
+# ----------------------------------------------------------------------------- presets
+
+def _scaled_exponential(num_workers: int, base: Callable[[np.ndarray], np.ndarray]) -> TimeModel:
+    scale = 29.0 * base(np.arange(1, num_workers + 1, dtype=np.float64))
+    params = np.zeros((num_workers, NUM_PARAMS))
+    params[:, 0] = scale
+    params[:, 1] = scale
+    return make_model(np.full(num_workers, FAMILIES.index("exponential")), params)
+
+
+def cifar(num_workers: int) -> TimeModel:
+    """The paper's CIFAR-100 setting: X_i = 29i + Exp(mean 29i), so μ_i = 58i."""
+    return _scaled_exponential(num_workers, lambda i: i)
+
+
+def sqrt(num_workers: int) -> TimeModel:
+    """Milder heterogeneity: X_i = 29√i + Exp(mean 29√i)."""
+    return _scaled_exponential(num_workers, np.sqrt)
+
+
+def heterogeneous(num_workers: int) -> TimeModel:
+    """Five families in turn (exponential, uniform, half-normal, lognormal, gamma).
+
+    Worker i (1-based) has the shift 29i and a random part of mean 29i, so μ_i ≈ 58i as in
+    `cifar`, with differently shaped tails: Exp(mean 29i); Uniform(29i, 87i);
+    29i + 29i·√(π/2)·|Z|; 29i + lognormal(log_mean ln(29i) − 1/8, log_std 0.5) truncated at
+    its 4σ point exp(log_mean + 4·log_std) (3·10⁻⁵ of the mass; makes ψ1 finite);
+    29i + Gamma(shape 2, scale 14.5i).
+    """
+    rows, family = [], []
+    for i in range(1, num_workers + 1):
+        scale = 29.0 * i
+        kind = ("exponential", "uniform", "half-normal", "lognormal", "gamma")[(i - 1) % 5]
+        fields = {
+            "exponential": dict(shift=scale, mean=scale),
+            "uniform": dict(low=scale, high=3.0 * scale),
+            "half-normal": dict(shift=scale, scale=scale * math.sqrt(math.pi / 2.0)),
+            "lognormal": dict(shift=scale, log_mean=math.log(scale) - 0.125, log_std=0.5,
+                              upper=math.exp(math.log(scale) - 0.125 + 4 * 0.5)),
+            "gamma": dict(shift=scale, shape=2.0, scale=scale / 2.0),
+        }[kind]
+        family_id, row = worker_row(kind, f"heterogeneous worker {i}", **fields)
+        family.append(family_id)
+        rows.append(row)
+    return make_model(family, rows)
+
+
+PRESETS: dict[str, Callable[[int], TimeModel]] = {
+    "cifar": cifar,
+    "sqrt": sqrt,
+    "heterogeneous": heterogeneous,
+}
+
+
+# ----------------------------------------------------------------------------- sampling
+
+def _family_times(family: int, params: jax.Array, uniform: jax.Array,
+                  task_key: jax.Array) -> jax.Array:
+    """Task times of one family from its parameters [..., 4] and uniforms in [0, 1)."""
+    p = [params[..., j] for j in range(NUM_PARAMS)]
+    name = FAMILIES[family]
+    if name == "constant":
+        return p[0]
+    if name == "exponential":
+        return p[0] - p[1] * jnp.log1p(-uniform)
+    if name == "uniform":
+        return p[0] + (p[1] - p[0]) * uniform
+    if name == "half-normal":
+        return p[0] + p[1] * ndtri(0.5 + 0.5 * uniform)
+    if name == "lognormal":
+        mass = ndtr((jnp.log(p[3]) - p[1]) / p[2])
+        return p[0] + jnp.exp(p[1] + p[2] * ndtri(uniform * mass))
+    gamma = jax.vmap(lambda key, shape: jax.random.gamma(key, shape))(
+        task_key.reshape(-1), p[1].reshape(-1)).reshape(uniform.shape)
+    return p[0] + p[2] * gamma
+
+
+def task_times(model: TimeModel, key: jax.Array, worker: jax.Array, slot: jax.Array,
+               num_slots: int) -> jax.Array:
+    """Time of task `slot` (0-based) of `worker` in the round whose task key is `key`.
+
+    Args:
+      model: the time model (n workers).
+      key: the round's task key; the same key gives the same times to every allocator.
+      worker: int32[...], worker indices in [0, n).
+      slot: int32[...], task slots in [0, num_slots), same shape as `worker`.
+      num_slots: static bound on slots (the budget B); fixes the (worker, slot) → draw map.
+    Returns:
+      float32[...] task times (time units), one per (worker, slot) pair.
+    """
+    shape = jnp.shape(worker)
+    counter = (jnp.ravel(worker) * num_slots + jnp.ravel(slot)).astype(jnp.uint32)
+    task_keys = jax.vmap(jax.random.fold_in, in_axes=(None, 0))(key, counter)
+    uniform = jax.vmap(jax.random.uniform)(task_keys)
+    params = jnp.asarray(model.params, dtype=uniform.dtype)[jnp.ravel(worker)]
+    family = jnp.asarray(model.family)[jnp.ravel(worker)]
+    times = [_family_times(f, params, uniform, task_keys) for f in model.families]
+    if len(times) == 1:
+        result = times[0]
+    else:
+        result = jnp.select([family == f for f in model.families], times)
+    return result.reshape(shape)

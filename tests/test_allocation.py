@@ -1,0 +1,135 @@
+"""allocate and proxy_loss against brute-force enumeration and closed-form cases."""
+
+import itertools
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from ata_jax import allocate, proxy_loss
+from ata_jax.allocation import assign, assignment_counts, assignment_proxy_loss
+from ata_jax.timemodels import cifar
+
+
+def compositions(total, parts):
+    """Every a ∈ ℕ^parts with Σa = total."""
+    for bars in itertools.combinations(range(total + parts - 1), parts - 1):
+        edges = (-1,) + bars + (total + parts - 1,)
+        yield [edges[k + 1] - edges[k] - 1 for k in range(parts)]
+
+
+def brute_force_minimum(scores, budget):
+    return min(max(a_i * s_i for a_i, s_i in zip(a, scores))
+               for a in compositions(budget, len(scores)))
+
+
+def random_scores(rng, batch, n):
+    """Mixes continuous scores, small integers (ties) and exact zeros."""
+    kind = rng.integers(0, 4, size=(batch, 1))
+    continuous = rng.uniform(0.1, 10.0, size=(batch, n))
+    integers = rng.integers(1, 4, size=(batch, n)).astype(float)
+    scores = np.where(kind % 2 == 0, continuous, integers)
+    zero_mask = (rng.uniform(size=(batch, n)) < 0.3) & (kind >= 2)
+    return np.where(zero_mask, 0.0, scores).astype(np.float32)
+
+
+SHAPES = [(1, 1), (1, 5), (4, 1), (2, 7), (3, 3), (3, 6), (5, 2), (5, 4), (6, 5), (8, 3), (12, 2)]
+
+
+@pytest.mark.parametrize("n,budget", SHAPES)
+def test_allocate_matches_brute_force(n, budget):
+    rng = np.random.default_rng(n * 100 + budget)
+    batch = 300
+    scores = random_scores(rng, batch, n)
+    keys = jax.random.split(jax.random.key(n + budget), batch)
+    with_key = jax.jit(jax.vmap(lambda s, k: allocate(s, budget, k)))(scores, keys)
+    without_key = jax.jit(jax.vmap(lambda s: allocate(s, budget)))(scores)
+    for allocation in (np.asarray(with_key), np.asarray(without_key)):
+        assert allocation.dtype == np.int32
+        np.testing.assert_array_equal(allocation.sum(axis=1), budget)
+        assert (allocation >= 0).all()
+        for s, a in zip(scores.astype(np.float64), allocation):
+            best = brute_force_minimum(s, budget)
+            assert max(a * s) == pytest.approx(best, rel=1e-6, abs=0.0)
+            zeros = s == 0
+            if zeros.any():
+                # zero rule: only zero-score workers, spread as evenly as possible
+                assert (a[~zeros] == 0).all()
+                share = budget // zeros.sum()
+                assert set(a[zeros]) <= {share, share + 1}
+
+
+def test_allocate_without_key_gives_the_remainder_to_the_lowest_indices():
+    scores = jnp.array([0.0, 1.0, 0.0, 2.0, 0.0, 0.0])
+    np.testing.assert_array_equal(allocate(scores, 6), [2, 0, 2, 0, 1, 1])
+    np.testing.assert_array_equal(allocate(jnp.zeros(5), 3), [1, 1, 1, 0, 0])
+
+
+def test_zero_rule_remainder_is_a_uniform_random_subset():
+    n, budget, trials = 5, 7, 4000  # each worker gets 1, two random workers get a second
+    keys = jax.random.split(jax.random.key(0), trials)
+    allocations = np.asarray(jax.jit(jax.vmap(lambda k: allocate(jnp.zeros(n), budget, k)))(keys))
+    np.testing.assert_array_equal(allocations.sum(1), budget)
+    pairs = [tuple(np.flatnonzero(a == 2)) for a in allocations]
+    assert all(len(p) == 2 for p in pairs)
+    probability = 1 / math.comb(n, 2)
+    tolerance = 5 * math.sqrt(probability * (1 - probability) / trials)
+    for pair in itertools.combinations(range(n), 2):
+        assert abs(pairs.count(pair) / trials - probability) < tolerance, pair
+
+
+def test_ofta_allocation_for_the_cifar_model():
+    model = cifar(51)
+    allocation = allocate(model.mean, 23)
+    expected = [9, 4, 3, 2, 1, 1, 1, 1, 1] + [0] * 42
+    np.testing.assert_array_equal(allocation, expected)
+    assert float(proxy_loss(allocation, model.mean)) == pytest.approx(522.0)
+
+
+@pytest.mark.parametrize("n,budget", [(1, 4), (7, 4), (20, 6), (3, 9)])
+def test_assignment_is_a_downward_closed_task_list(n, budget):
+    rng = np.random.default_rng(n * budget)
+    batch = 64
+    scores = random_scores(rng, batch, n)
+    means = rng.uniform(1, 5, size=(batch, n)).astype(np.float32)
+    keys = jax.random.split(jax.random.key(n), batch)
+
+    def tasks_and_losses(s, k, mu):
+        tasks = assign(s, budget, k)
+        counts = assignment_counts(tasks, n)
+        return tasks, counts, assignment_proxy_loss(tasks, mu), proxy_loss(counts, mu)
+
+    tasks, counts, task_loss, count_loss = jax.jit(jax.vmap(tasks_and_losses))(scores, keys, means)
+    np.testing.assert_allclose(task_loss, count_loss, rtol=1e-6)
+    for workers, slots, count in zip(np.asarray(tasks.worker), np.asarray(tasks.slot),
+                                     np.asarray(counts)):
+        assert count.sum() == budget
+        held = set(zip(workers.tolist(), slots.tolist()))
+        assert len(held) == budget  # no task twice
+        assert held == {(w, u) for w in range(n) for u in range(count[w])}
+
+
+def test_allocate_is_linear_time_selection_for_large_n():
+    # n ≫ B: only the B smallest scores can receive tasks
+    rng = np.random.default_rng(2)
+    scores = rng.uniform(1, 100, size=2000).astype(np.float32)
+    allocation = np.asarray(jax.jit(lambda s: allocate(s, 5))(scores))
+    assert allocation.sum() == 5
+    assert set(np.flatnonzero(allocation)) <= set(np.argsort(scores)[:5])
+
+
+@pytest.mark.parametrize("bad,message", [
+    (jnp.array([1.0, -1.0]), ">= 0"),
+    (jnp.array([1.0, jnp.nan]), "NaN"),
+])
+def test_allocate_rejects_invalid_scores(bad, message):
+    with pytest.raises(ValueError, match=message):
+        allocate(bad, 3)
+
+
+@pytest.mark.parametrize("budget", [0, -2, 2.5, True])
+def test_allocate_rejects_invalid_budget(budget):
+    with pytest.raises(ValueError, match="budget"):
+        allocate(jnp.ones(3), budget)
