@@ -31,6 +31,7 @@ reproduced here).
 from __future__ import annotations
 
 import math
+from typing import Callable, NamedTuple
 
 import numpy as np
 from scipy import special
@@ -106,48 +107,69 @@ def worker_means(family, params) -> np.ndarray:
     return means
 
 
-def _draw_family(rng: np.random.Generator, family_id: int, worker_params: np.ndarray,
-                 shape: tuple) -> np.ndarray:
-    """Task times of one family: float64[shape].
+class _Model(NamedTuple):
+    """A validated model laid out for sampling: family int64[n], columns float64[4, n]
+    (params transposed, so one parameter of many workers is a contiguous gather) and the
+    family ids present (sorted)."""
+    family: np.ndarray
+    columns: np.ndarray
+    present: np.ndarray
 
-    worker_params [..., 4] broadcasts against `shape` + (4,) (so a per-worker row can serve
-    many tasks without being copied); every entry is a fresh independent draw.
+
+def _prepare(family, params) -> _Model:
+    """Validate a model and lay it out for sampling."""
+    family, params = _check_model(family, params)
+    return _Model(family, np.ascontiguousarray(params.T), np.unique(family))
+
+
+def _draw_family(rng: np.random.Generator, family_id: int,
+                 column: Callable[[int], np.ndarray], shape: tuple) -> np.ndarray:
+    """Fresh task times of one family: float64[shape].
+
+    column(j) returns parameter column j for the tasks, broadcastable against `shape` (so one
+    per-worker value can serve many tasks); only the columns the family uses are asked for.
     """
-    first, second, third, fourth = (worker_params[..., column] for column in range(4))
     if family_id == CONSTANT:
-        return np.broadcast_to(first, shape).astype(np.float64, copy=True)
+        return np.broadcast_to(column(0), shape).astype(np.float64, copy=True)
     if family_id == EXPONENTIAL:
-        return first + second * rng.standard_exponential(shape)
+        return column(0) + column(1) * rng.standard_exponential(shape)
     if family_id == UNIFORM:
-        return first + (second - first) * rng.random(shape)
+        low = column(0)
+        return low + (column(1) - low) * rng.random(shape)
     if family_id == HALF_NORMAL:
-        return first + second * np.abs(rng.standard_normal(shape))
+        return column(0) + column(1) * np.abs(rng.standard_normal(shape))
     if family_id == LOGNORMAL:
+        log_mean, log_std = column(1), column(2)
         # Inverse CDF of Z given Z ≤ b: Φ⁻¹(U·Φ(b)); exact, and Φ(+inf) = 1 needs no branch.
         with np.errstate(divide="ignore"):
-            upper_cdf = special.ndtr((np.log(fourth) - second) / third)
+            upper_cdf = special.ndtr((np.log(column(3)) - log_mean) / log_std)
         normal = special.ndtri(rng.random(shape) * upper_cdf)
-        return first + np.exp(second + third * normal)
+        return column(0) + np.exp(log_mean + log_std * normal)
     if family_id == GAMMA:
-        return first + rng.gamma(second, third, size=shape)
+        return column(0) + rng.gamma(column(1), column(2), size=shape)
     raise ValueError(f"unknown family id {family_id}")
 
 
-def _draw(rng: np.random.Generator, model_families: np.ndarray, task_family: np.ndarray,
-          task_params: np.ndarray, shape: tuple) -> np.ndarray:
-    """Fresh task times float64[shape]; task_family [...] and task_params [..., 4] broadcast
-    against `shape`. `model_families` lists the family ids present in the model: one family
-    needs no masks, several are drawn family by family (never worker by worker)."""
-    if model_families.size == 1:
-        return _draw_family(rng, int(model_families[0]), task_params, shape)
+def _draw(rng: np.random.Generator, model: _Model, worker_index: np.ndarray,
+          shape: tuple) -> np.ndarray:
+    """Fresh task times float64[shape] of workers worker_index (int, broadcastable to shape).
+
+    One family in the model: no masks. Several: drawn family by family, never worker by
+    worker.
+    """
+    if model.present.size == 1:
+        return _draw_family(rng, int(model.present[0]),
+                            lambda j: np.take(model.columns[j], worker_index), shape)
+    worker_index = np.broadcast_to(worker_index, shape)
+    task_family = np.take(model.family, worker_index)
     times = np.empty(shape)
-    task_family = np.broadcast_to(task_family, shape)
-    task_params = np.broadcast_to(task_params, (*shape, 4))
-    for family_id in model_families:
+    for family_id in model.present:
         mask = task_family == family_id
-        count = int(np.count_nonzero(mask))
-        if count:
-            times[mask] = _draw_family(rng, int(family_id), task_params[mask], (count,))
+        workers = worker_index[mask]
+        if workers.size:
+            times[mask] = _draw_family(rng, int(family_id),
+                                       lambda j: np.take(model.columns[j], workers),
+                                       workers.shape)
     return times
 
 
@@ -158,10 +180,8 @@ def draw_times_for_workers(rng: np.random.Generator, family, params,
     Returns float64 of the shape of `worker_index`: entry [...] is a draw from worker
     worker_index[...]'s distribution (model time units).
     """
-    family, params = _check_model(family, params)
     worker_index = np.asarray(worker_index, dtype=np.int64)
-    return _draw(rng, np.unique(family), family[worker_index], params[worker_index],
-                 worker_index.shape)
+    return _draw(rng, _prepare(family, params), worker_index, worker_index.shape)
 
 
 def draw_task_times(rng: np.random.Generator, family, params, shape_prefix) -> np.ndarray:
@@ -169,10 +189,11 @@ def draw_task_times(rng: np.random.Generator, family, params, shape_prefix) -> n
 
     shape_prefix: an int or a tuple of ints (() gives one draw per worker, shape [n]).
     """
-    family, params = _check_model(family, params)
+    model = _prepare(family, params)
     shape_prefix = tuple(int(size) for size in np.atleast_1d(np.asarray(shape_prefix,
                                                                         dtype=np.int64)))
-    return _draw(rng, np.unique(family), family, params, (*shape_prefix, family.shape[0]))
+    num_workers = model.family.shape[0]
+    return _draw(rng, model, np.arange(num_workers), (*shape_prefix, num_workers))
 
 
 # ----------------------------------------------------------------------------------------
@@ -312,7 +333,7 @@ def ata_empirical_lcb(mean_estimate, sample_count, round_index: int, eta: float)
 # Rounds
 # ----------------------------------------------------------------------------------------
 
-def _play_allocation(rng: np.random.Generator, family, params, model_families,
+def _play_allocation(rng: np.random.Generator, model: _Model,
                      allocation: np.ndarray) -> np.ndarray:
     """Run one round of `allocation` int[S, n] (rows sum to B): busy times T float64[S, n].
 
@@ -321,34 +342,54 @@ def _play_allocation(rng: np.random.Generator, family, params, model_families,
     """
     num_seeds, num_workers = allocation.shape
     task_cells = np.repeat(np.arange(num_seeds * num_workers), allocation.ravel())  # [S·B]
-    task_workers = task_cells % num_workers
-    task_times = _draw(rng, model_families, family[task_workers], params[task_workers],
-                       task_cells.shape)
+    task_times = _draw(rng, model, task_cells % num_workers, task_cells.shape)
     busy = np.bincount(task_cells, weights=task_times, minlength=num_seeds * num_workers)
     return busy.reshape(num_seeds, num_workers)
+
+
+def _greedy_task_mask(budget: int, num_candidates: int) -> np.ndarray:
+    """bool[m, B]: can task u (column, 0-based) of the worker whose first completion is the
+    r-th earliest (row r, 0-based) be among the B earliest completions of the round?
+
+    Its completion follows the r earlier first completions and its own u earlier tasks, so
+    only if r + u ≤ B − 1.
+    """
+    return np.arange(num_candidates)[:, None] + np.arange(budget)[None, :] <= budget - 1
+
+
+def _greedy_round_time(rng: np.random.Generator, model: _Model, num_seeds: int,
+                       budget: int) -> np.ndarray:
+    """`greedy_round_time` on a prepared model."""
+    num_workers = model.family.shape[0]
+    first_times = _draw(rng, model, np.arange(num_workers), (num_seeds, num_workers))
+    if budget == 1:
+        return first_times.min(axis=1)
+    num_candidates = min(budget, num_workers)
+    fastest = _smallest_indices(first_times, num_candidates)                     # [S, m]
+    fastest_times = np.take_along_axis(first_times, fastest, axis=1)
+    by_rank = np.argsort(fastest_times, axis=1)
+    ranked_workers = np.take_along_axis(fastest, by_rank, axis=1)                # [S, m]
+    can_count = _greedy_task_mask(budget, num_candidates)                        # [m, B]
+    can_count[:, 0] = False                                                      # drawn
+    follow_up_workers = ranked_workers[:, np.nonzero(can_count)[0]]              # [S, c]
+    task_times = np.full((num_seeds, num_candidates, budget), np.inf)            # [S, m, B]
+    task_times[:, :, 0] = np.take_along_axis(fastest_times, by_rank, axis=1)
+    task_times[:, can_count] = _draw(rng, model, follow_up_workers, follow_up_workers.shape)
+    completions = np.cumsum(task_times, axis=2).reshape(num_seeds, -1)           # [S, m·B]
+    return _kth_smallest(completions, budget - 1)[:, 0]
 
 
 def greedy_round_time(rng: np.random.Generator, family, params, num_seeds: int,
                       budget: int) -> np.ndarray:
     """GTA: all n workers run tasks back to back; time of the B-th completion: float64[S].
 
-    Only workers whose first task is among the m = min(B, n) earliest first completions can
-    finish one of the B earliest tasks (any other worker's first completion already comes
-    after B others), so only those m draw B − 1 follow-up tasks: O(n + B²) per seed.
+    Every worker draws its first task. Only the m = min(B, n) workers with the earliest first
+    completions can finish one of the B earliest tasks (any other's first completion already
+    follows B others), and the one ranked r-th (from 0) at most its first B − r tasks; only
+    those follow-up tasks are drawn: n + B(B − 1)/2 draws per seed when n ≥ B. Cells that
+    cannot count hold +inf.
     """
-    family, params = _check_model(family, params)
-    model_families = np.unique(family)
-    num_workers = family.shape[0]
-    first_times = _draw(rng, model_families, family, params, (num_seeds, num_workers))
-    if budget == 1:
-        return first_times.min(axis=1)
-    fastest = _smallest_indices(first_times, min(budget, num_workers))           # [S, m]
-    follow_up = _draw(rng, model_families, family[fastest][:, :, None],
-                      params[fastest][:, :, None, :], (*fastest.shape, budget - 1))
-    task_times = np.concatenate(
-        [np.take_along_axis(first_times, fastest, axis=1)[:, :, None], follow_up], axis=2)
-    completions = np.cumsum(task_times, axis=2).reshape(num_seeds, -1)           # [S, m·B]
-    return np.partition(completions, budget - 1, axis=1)[:, budget - 1]
+    return _greedy_round_time(rng, _prepare(family, params), int(num_seeds), int(budget))
 
 
 # ----------------------------------------------------------------------------------------
@@ -366,12 +407,12 @@ def _check_policy(policy: str, counting: str, alpha, eta) -> None:
         raise ValueError("policy 'ata-empirical' needs eta (≥ max_i ‖X_i − μ_i‖_ψ1 / μ_i)")
 
 
-def _simulate_greedy(rng, family, params, budget, num_rounds, num_seeds) -> dict:
+def _simulate_greedy(rng, model: _Model, budget, num_rounds, num_seeds) -> dict:
     """GTA's metrics (see `simulate`); its proxy regret is undefined (NaN)."""
-    num_workers = family.shape[0]
+    num_workers = model.family.shape[0]
     round_times = np.empty((num_rounds, num_seeds))
     for round_number in range(num_rounds):
-        round_times[round_number] = greedy_round_time(rng, family, params, num_seeds, budget)
+        round_times[round_number] = _greedy_round_time(rng, model, num_seeds, budget)
     runtime = round_times.sum(axis=0)
     return {"runtime": runtime, "worker_time": num_workers * runtime,
             "regret": np.full(num_seeds, np.nan), "round_time_mean": round_times.mean(axis=1)}
@@ -392,20 +433,19 @@ def simulate(family, params, policy: str, budget: int, num_rounds: int, num_seed
       "regret"          [S]: Σ_k ℓ(a_k, μ) − ℓ(a*, μ), a* = allocate(μ); NaN for "gta";
       "round_time_mean" [K]: each round's time averaged over seeds.
     """
-    family, params = _check_model(family, params)
+    model = _prepare(family, params)
     _check_policy(policy, counting, alpha, eta)
     budget, num_rounds, num_seeds = int(budget), int(num_rounds), int(num_seeds)
     if budget < 1 or num_rounds < 1 or num_seeds < 1:
         raise ValueError("budget, num_rounds and num_seeds must all be ≥ 1")
     rng = np.random.default_rng(seed)
     if policy == "gta":
-        return _simulate_greedy(rng, family, params, budget, num_rounds, num_seeds)
+        return _simulate_greedy(rng, model, budget, num_rounds, num_seeds)
 
-    num_workers = family.shape[0]
+    num_workers = model.family.shape[0]
     means = worker_means(family, params)
     oracle = allocate(means[None, :], budget)                                    # [1, n]
     oracle_loss = float(proxy_loss(oracle, means)[0])
-    model_families = np.unique(family)
 
     sample_count = np.zeros((num_seeds, num_workers))
     sample_sum = np.zeros((num_seeds, num_workers))
@@ -429,7 +469,7 @@ def simulate(family, params, policy: str, budget: int, num_rounds: int, num_seed
                 scores = ata_empirical_lcb(mean_estimate, sample_count, round_index, eta)
             allocation = allocate(scores, budget, rng)
 
-        busy = _play_allocation(rng, family, params, model_families, allocation)
+        busy = _play_allocation(rng, model, allocation)
         round_time = busy.max(axis=1)
         runtime += round_time
         worker_time += busy.sum(axis=1)

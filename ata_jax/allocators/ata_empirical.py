@@ -1,0 +1,21 @@
+"""ATA-Empirical (spec §3): relative bounds s_i = μ̂_i·max(1 − 2η·w_i, 0)."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from ata_jax.allocators.base import Policy, as_policy
+from ata_jax.allocators.confidence import (SampleStatistics, confidence_width,
+                                           lower_confidence_allocator)
+
+
+def lcb(statistics: SampleStatistics, round_number: jax.Array, eta: jax.Array) -> jax.Array:
+    """float[n]: μ̂_i·max(1 − 2η(√(ln(2k²)/K_i) + ln(2k²)/K_i), 0), and 0 where K_i = 0."""
+    width = confidence_width(statistics.count, round_number)
+    bound = statistics.mean * jnp.maximum(1.0 - 2.0 * eta * width, 0.0)
+    return jnp.where(statistics.count > 0, bound, 0.0)
+
+
+def policy(budget: int, counting: str = "task") -> Policy:
+    return as_policy(lower_confidence_allocator(budget, counting, lcb, "eta"), budget)

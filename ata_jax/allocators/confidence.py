@@ -1,0 +1,87 @@
+"""Per-worker sample statistics and the confidence widths shared by ATA and ATA-Empirical.
+
+Semi-bandit feedback: after a round, each loaded worker i reports its busy time T_i for its
+a_i tasks. Counting per task (spec §2 Decision, the default) adds a_i samples of total T_i;
+counting per round adds one sample T_i/a_i.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from ata_jax.allocation import assign, assignment_counts
+from ata_jax.allocators.base import Allocator
+
+COUNTINGS = ("task", "round")
+
+
+class SampleStatistics(NamedTuple):
+    """mean: float[n], empirical mean task time μ̂_i; count: float[n], samples K_i."""
+
+    mean: jax.Array
+    count: jax.Array
+
+
+def empty_statistics(num_workers: int, dtype=jnp.float32) -> SampleStatistics:
+    return SampleStatistics(jnp.zeros(num_workers, dtype), jnp.zeros(num_workers, dtype))
+
+
+def observe_busy_times(statistics: SampleStatistics, tasks_per_worker: jax.Array,
+                       busy_time: jax.Array, counting: str) -> SampleStatistics:
+    """Fold in a round's busy times T_i [n] of workers that ran tasks_per_worker a_i [n]."""
+    tasks = tasks_per_worker.astype(statistics.mean.dtype)
+    loaded = tasks > 0
+    if counting == "task":
+        new_samples, sample_sum = tasks, busy_time
+    else:
+        new_samples = loaded.astype(tasks.dtype)
+        sample_sum = jnp.where(loaded, busy_time / jnp.where(loaded, tasks, 1), 0)
+    count = statistics.count + new_samples
+    # running mean, updated in the numerically stable form μ̂ += (Σx − k·μ̂)/K
+    step = (sample_sum - new_samples * statistics.mean) / jnp.where(loaded, count, 1)
+    mean = jnp.where(loaded, statistics.mean + step, statistics.mean)
+    return SampleStatistics(mean=mean, count=count)
+
+
+def confidence_width(count: jax.Array, round_number: jax.Array) -> jax.Array:
+    """w_i = √(ln(2k²)/K_i) + ln(2k²)/K_i for K_i ≥ 1, +inf for K_i = 0 (spec §2)."""
+    k = jnp.asarray(round_number, count.dtype)
+    log_term = jnp.log(2.0 * k * k)
+    ratio = log_term / jnp.where(count > 0, count, 1)
+    return jnp.where(count > 0, jnp.sqrt(ratio) + ratio, jnp.inf)
+
+
+class LearnerState(NamedTuple):
+    """State of a lower-confidence-bound allocator: its statistics and its traced parameter
+    (α for ATA, η for ATA-Empirical)."""
+
+    statistics: SampleStatistics
+    parameter: jax.Array
+
+
+def lower_confidence_allocator(budget: int, counting: str, lower_bound, parameter_name: str):
+    """An `Allocator` that assigns by argmin_a max_i a_i·s_i on s = lower_bound(...).
+
+    lower_bound(statistics, round_number, parameter) -> float[n] scores (0 where K_i = 0).
+    parameter_name picks α ("alpha") or η ("eta") from the `Hyperparameters`.
+    """
+    if counting not in COUNTINGS:
+        raise ValueError(f"counting must be one of {', '.join(COUNTINGS)}, got {counting!r}")
+
+    def init(model, hyperparameters):
+        parameter = jnp.asarray(getattr(hyperparameters, parameter_name), jnp.float32)
+        return LearnerState(empty_statistics(model.size), parameter)
+
+    def choose(state, round_number, key):
+        scores = lower_bound(state.statistics, round_number, state.parameter)
+        return assign(scores, budget, key)
+
+    def observe(state, assignment, busy_time):
+        tasks = assignment_counts(assignment, busy_time.shape[-1])
+        statistics = observe_busy_times(state.statistics, tasks, busy_time, counting)
+        return state._replace(statistics=statistics)
+
+    return Allocator(init=init, choose=choose, observe=observe)

@@ -1,0 +1,24 @@
+"""UTA (spec §5): B tasks spread uniformly at random, one per distinct worker when B ≤ n.
+
+This is exactly the zero rule of `assign` with every score 0: ⌊B/n⌋ each and the remainder to
+uniformly random distinct workers.
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+from ata_jax.allocation import assign
+from ata_jax.allocators.base import Allocator, Policy, as_policy
+
+
+def allocator(budget: int) -> Allocator:
+    return Allocator(
+        init=lambda model, hyperparameters: jnp.zeros(model.size, jnp.float32),
+        choose=lambda zero_scores, round_number, key: assign(zero_scores, budget, key),
+        observe=lambda zero_scores, played, busy_time: zero_scores,
+    )
+
+
+def policy(budget: int) -> Policy:
+    return as_policy(allocator(budget), budget)

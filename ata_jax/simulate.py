@@ -1,0 +1,151 @@
+"""The simulation: `lax.scan` over rounds, `vmap` over seeds, metrics reduced in the scan.
+
+One jitted function of (seed keys, model, hyperparameters) per policy; the sizes that shape
+arrays (n via the model, B, K) are static, everything a sweep varies (α, η, keys) is traced.
+
+Keys: seed j's key is fold_in(key(master_seed), j), so its results never depend on how many
+seeds run beside it. Round k's key is fold_in(seed key, k); from it, fold_in(·, 0) draws the
+task times (the same for every policy: common random numbers) and fold_in(·, 1) is the
+policy's own randomness.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import time
+from typing import NamedTuple, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from ata_jax.allocation import assign, assignment_proxy_loss
+from ata_jax.allocators import POLICY_NAMES, Hyperparameters, Policy, make_policy
+from ata_jax.summation import compensated_add, compensated_value, compensated_zeros
+from ata_jax.timemodels import TimeModel
+
+
+class SeedSummary(NamedTuple):
+    """Totals over K rounds for one seed (time units).
+
+    runtime: Σ_k round time. worker_time: Σ_k Σ_i T_ik. regret: Σ_k ℓ(a_k, μ) − ℓ(a*_ℓ, μ)
+    (NaN for a policy without an allocation). round_time: float[K] per-round times, or None
+    unless recorded.
+    """
+
+    runtime: jax.Array
+    worker_time: jax.Array
+    regret: jax.Array
+    round_time: jax.Array | None
+
+
+def seed_keys(master_seed: int, num_seeds: int) -> jax.Array:
+    """The keys of seeds 0..S−1: fold_in(key(master_seed), j)."""
+    master = jax.random.key(master_seed)
+    return jax.vmap(lambda j: jax.random.fold_in(master, j))(jnp.arange(num_seeds))
+
+
+def optimal_proxy_loss(model: TimeModel, budget: int) -> jax.Array:
+    """ℓ(a*_ℓ, μ) = min_a max_i a_i·μ_i."""
+    mean = jnp.asarray(model.mean, jnp.float32)
+    return assignment_proxy_loss(assign(mean, budget), mean)
+
+
+def run_seed(policy: Policy, model: TimeModel, hyperparameters: Hyperparameters,
+             key: jax.Array, *, budget: int, num_rounds: int,
+             record_rounds: bool = False) -> SeedSummary:
+    """One seed: K rounds of `policy` on `model`, totals reduced inside the scan."""
+    best_loss = optimal_proxy_loss(model, budget)
+
+    def one_round(carry, round_number):
+        state, runtime, worker_time, regret = carry
+        round_key = jax.random.fold_in(key, round_number)
+        state, outcome = policy.play_round(state, round_number,
+                                           jax.random.fold_in(round_key, 0),
+                                           jax.random.fold_in(round_key, 1), model)
+        carry = (state,
+                 compensated_add(runtime, outcome.round_time),
+                 compensated_add(worker_time, outcome.worker_time),
+                 compensated_add(regret, outcome.proxy_loss - best_loss))
+        return carry, (outcome.round_time if record_rounds else None)
+
+    initial = (policy.init(model, hyperparameters), compensated_zeros(), compensated_zeros(),
+               compensated_zeros())
+    (_, runtime, worker_time, regret), round_time = lax.scan(
+        one_round, initial, jnp.arange(1, num_rounds + 1, dtype=jnp.int32))
+    return SeedSummary(compensated_value(runtime), compensated_value(worker_time),
+                       compensated_value(regret), round_time)
+
+
+@functools.partial(jax.jit, static_argnames=("policy_name", "budget", "num_rounds", "counting",
+                                             "record_rounds"))
+def simulate_seeds(keys: jax.Array, model: TimeModel, hyperparameters: Hyperparameters, *,
+                   policy_name: str, budget: int, num_rounds: int, counting: str = "task",
+                   record_rounds: bool = False) -> SeedSummary:
+    """`run_seed` vmapped over keys [S]: every field gains a leading seed axis."""
+    policy = make_policy(policy_name, budget, counting)
+    return jax.vmap(lambda key: run_seed(policy, model, hyperparameters, key, budget=budget,
+                                         num_rounds=num_rounds,
+                                         record_rounds=record_rounds))(keys)
+
+
+@dataclasses.dataclass
+class PolicyResult:
+    """Per-seed totals (float64 NumPy [S]) and, if recorded, the mean round time per round [K]."""
+
+    runtime: np.ndarray
+    worker_time: np.ndarray
+    regret: np.ndarray
+    round_time_mean: np.ndarray | None
+    compile_s: float
+    run_s: float
+
+    def summary(self) -> dict:
+        """Means and standard deviations over seeds; regret None where undefined (GTA)."""
+        def stats(values):
+            if np.isnan(values).all():
+                return None, None
+            std = float(values.std(ddof=1)) if values.size > 1 else 0.0
+            return float(values.mean()), std
+
+        out = {}
+        for name in ("runtime", "worker_time", "regret"):
+            out[name], out[f"{name}_std"] = stats(getattr(self, name))
+        if self.round_time_mean is not None:
+            out["round_time"] = self.round_time_mean.tolist()
+        return out
+
+
+def simulate(model: TimeModel, policies: Sequence[str] = POLICY_NAMES, *, budget: int = 23,
+             num_rounds: int = 1000, num_seeds: int = 16, seed: int = 0,
+             alpha: float | None = None, eta: float | None = None, counting: str = "task",
+             record_rounds: bool = False) -> dict[str, PolicyResult]:
+    """Run each policy on the same seeds and the same task draws.
+
+    alpha and eta default to the model's true values (`model.alpha`, `model.eta`).
+    Compilation is timed apart from the run (`compile_s`, `run_s`, with block_until_ready).
+    """
+    hyperparameters = Hyperparameters(
+        alpha=jnp.float32(model.alpha if alpha is None else alpha),
+        eta=jnp.float32(model.eta if eta is None else eta))
+    keys = seed_keys(seed, num_seeds)
+    results = {}
+    for name in policies:
+        static = dict(policy_name=name, budget=budget, num_rounds=num_rounds, counting=counting,
+                      record_rounds=record_rounds)
+        start = time.perf_counter()
+        compiled = simulate_seeds.lower(keys, model, hyperparameters, **static).compile()
+        compile_s = time.perf_counter() - start
+        start = time.perf_counter()
+        summary = jax.block_until_ready(compiled(keys, model, hyperparameters))
+        run_s = time.perf_counter() - start
+        round_time = (None if summary.round_time is None
+                      else np.asarray(summary.round_time, np.float64).mean(axis=0))
+        results[name] = PolicyResult(
+            runtime=np.asarray(summary.runtime, np.float64),
+            worker_time=np.asarray(summary.worker_time, np.float64),
+            regret=np.asarray(summary.regret, np.float64),
+            round_time_mean=round_time, compile_s=compile_s, run_s=run_s)
+    return results
