@@ -2,25 +2,27 @@
 
 This module is the independent reference that the JAX engine is tested against, and the
 "what a user would otherwise write" baseline of the throughput benchmark. It imports no JAX.
-It follows docs `ata.md` §§1-5 (the algorithm) with the same worker-time model layout as the
-JAX side:
+It follows the project spec `ata.md` §§1-5 (the algorithm) with the worker-time model layout
+of the JAX side:
 
 - ``family``: int array [n], one family id per worker;
 - ``params``: float64 array [n, 4], that family's parameters (unused columns are 0).
 
-| id | family      | task time X                                    | columns used          |
-|----|-------------|------------------------------------------------|-----------------------|
-| 0  | constant    | params[0]                                      | value                 |
-| 1  | exponential | shift + Exponential(mean)                      | shift, mean           |
-| 2  | uniform     | Uniform(low, high)                             | low, high             |
-| 3  | half-normal | shift + scale·|Z|                              | shift, scale          |
-| 4  | lognormal   | shift + exp(log_mean + log_std·Z) given ≤ upper | shift, log_mean, log_std, upper (inf: none) |
-| 5  | gamma       | shift + Gamma(shape, scale)                    | shift, shape, scale   |
+| id | family      | task time X                                   | params columns      |
+|----|-------------|-----------------------------------------------|---------------------|
+| 0  | constant    | value                                         | value               |
+| 1  | exponential | shift + Exponential(mean)                     | shift, mean         |
+| 2  | uniform     | Uniform(low, high)                            | low, high           |
+| 3  | half-normal | shift + scale·|Z|                             | shift, scale        |
+| 4  | lognormal   | shift + Y, Y = exp(log_mean + log_std·Z)      | shift, log_mean,    |
+|    |             | conditioned on Y ≤ upper (inf: no truncation) | log_std, upper      |
+| 5  | gamma       | shift + Gamma(shape, scale)                   | shift, shape, scale |
 
 Vectorisation: every per-round quantity is an array with the seeds on axis 0; the only Python
-loops are over rounds and over the (at most six) families. Selections use ``np.argpartition``
-(linear time), never a full sort of n values. A round draws only the B task times it needs
-(GTA: n first tasks plus at most min(B, n)·(B − 1) follow-ups per seed).
+loops are over rounds and over the (at most six) families present. Selections are linear-time
+(``np.argpartition`` / ``np.partition``), never a full sort of n values. A round draws only the
+task times it needs: B per seed for allocation-based policies; for GTA n first tasks plus
+B(B − 1)/2 follow-ups per seed (when n ≥ B).
 
 Times are in the model's units (seconds in the presets); everything is float64. All random
 numbers come from one ``numpy.random.Generator`` per call, so results are reproducible from
@@ -291,8 +293,15 @@ def allocate(scores, budget: int, rng: np.random.Generator | None = None) -> np.
     budget = int(budget)
     if budget < 1:
         raise ValueError(f"budget must be ≥ 1, got {budget}")
-    if np.any(scores < 0) or np.any(np.isnan(scores)):
-        raise ValueError("scores must be non-negative numbers")
+    if scores.ndim != 2 or scores.shape[1] == 0:
+        raise ValueError(f"scores must be [S, n] with n ≥ 1, got shape {scores.shape}")
+    if not np.all(scores >= 0):
+        raise ValueError("scores must be non-negative numbers (no NaN)")
+    return _allocate(scores, budget, rng)
+
+
+def _allocate(scores: np.ndarray, budget: int, rng: np.random.Generator | None) -> np.ndarray:
+    """`allocate` on validated scores float64[S, n] ≥ 0: int64[S, n]."""
     is_zero = scores == 0.0
     has_zero = is_zero.any(axis=1)
     if has_zero.all():
@@ -310,7 +319,7 @@ def allocate(scores, budget: int, rng: np.random.Generator | None = None) -> np.
 # ----------------------------------------------------------------------------------------
 
 def _confidence_width(sample_count: np.ndarray, round_index: int) -> np.ndarray:
-    """√(L/K_i) + L/K_i with L = ln(2k²); +inf where K_i = 0. float64[S, n]."""
+    """√(L/K_i) + L/K_i with L = ln(2k²), k the 1-based round; +inf where K_i = 0."""
     log_term = math.log(2.0 * round_index**2)
     with np.errstate(divide="ignore"):
         ratio = log_term / sample_count
@@ -318,15 +327,26 @@ def _confidence_width(sample_count: np.ndarray, round_index: int) -> np.ndarray:
 
 
 def ata_lcb(mean_estimate, sample_count, round_index: int, alpha: float) -> np.ndarray:
-    """ATA's score s_i = max(μ̂_i − 2α(√(L/K_i) + L/K_i), 0), 0 where K_i = 0: float64[S, n]."""
+    """ATA's scores s_i = max(μ̂_i − 2α(√(L/K_i) + L/K_i), 0), and 0 where K_i = 0.
+
+    mean_estimate μ̂ and sample_count K: float64[S, n] (time units, samples); alpha in time
+    units; round_index k ≥ 1. Returns float64[S, n].
+    """
     width = _confidence_width(sample_count, round_index)
-    return np.maximum(mean_estimate - 2.0 * alpha * width, 0.0)
+    with np.errstate(invalid="ignore"):                      # α = 0 times an infinite width
+        lcb = np.maximum(mean_estimate - 2.0 * alpha * width, 0.0)
+    return np.where(sample_count > 0, lcb, 0.0)
 
 
 def ata_empirical_lcb(mean_estimate, sample_count, round_index: int, eta: float) -> np.ndarray:
-    """ATA-Empirical's s_i = μ̂_i·max(1 − 2η(√(L/K_i) + L/K_i), 0), 0 where K_i = 0."""
+    """ATA-Empirical's scores s_i = μ̂_i·max(1 − 2η(√(L/K_i) + L/K_i), 0), and 0 where K_i = 0.
+
+    Shapes as `ata_lcb`; eta is dimensionless. Returns float64[S, n].
+    """
     width = _confidence_width(sample_count, round_index)
-    return mean_estimate * np.maximum(1.0 - 2.0 * eta * width, 0.0)
+    with np.errstate(invalid="ignore"):                      # η = 0 times an infinite width
+        lcb = mean_estimate * np.maximum(1.0 - 2.0 * eta * width, 0.0)
+    return np.where(sample_count > 0, lcb, 0.0)
 
 
 # ----------------------------------------------------------------------------------------
@@ -369,12 +389,12 @@ def _greedy_round_time(rng: np.random.Generator, model: _Model, num_seeds: int,
     fastest_times = np.take_along_axis(first_times, fastest, axis=1)
     by_rank = np.argsort(fastest_times, axis=1)
     ranked_workers = np.take_along_axis(fastest, by_rank, axis=1)                # [S, m]
-    can_count = _greedy_task_mask(budget, num_candidates)                        # [m, B]
-    can_count[:, 0] = False                                                      # drawn
-    follow_up_workers = ranked_workers[:, np.nonzero(can_count)[0]]              # [S, c]
+    follow_up = _greedy_task_mask(budget, num_candidates)                        # [m, B]
+    follow_up[:, 0] = False                                  # first tasks are drawn already
+    follow_up_workers = ranked_workers[:, np.nonzero(follow_up)[0]]              # [S, c]
     task_times = np.full((num_seeds, num_candidates, budget), np.inf)            # [S, m, B]
     task_times[:, :, 0] = np.take_along_axis(fastest_times, by_rank, axis=1)
-    task_times[:, can_count] = _draw(rng, model, follow_up_workers, follow_up_workers.shape)
+    task_times[:, follow_up] = _draw(rng, model, follow_up_workers, follow_up_workers.shape)
     completions = np.cumsum(task_times, axis=2).reshape(num_seeds, -1)           # [S, m·B]
     return _kth_smallest(completions, budget - 1)[:, 0]
 
@@ -397,6 +417,7 @@ def greedy_round_time(rng: np.random.Generator, family, params, num_seeds: int,
 # ----------------------------------------------------------------------------------------
 
 def _check_policy(policy: str, counting: str, alpha, eta) -> None:
+    """Raise ValueError for an unknown policy or counting, or a missing alpha / eta."""
     if policy not in POLICIES:
         raise ValueError(f"unknown policy {policy!r}; choose from {', '.join(POLICIES)}")
     if counting not in COUNTINGS:
@@ -447,27 +468,27 @@ def simulate(family, params, policy: str, budget: int, num_rounds: int, num_seed
     oracle = allocate(means[None, :], budget)                                    # [1, n]
     oracle_loss = float(proxy_loss(oracle, means)[0])
 
-    sample_count = np.zeros((num_seeds, num_workers))
-    sample_sum = np.zeros((num_seeds, num_workers))
+    sample_count = np.zeros((num_seeds, num_workers))        # K_i: samples seen
+    sample_sum = np.zeros((num_seeds, num_workers))          # their sum: μ̂_i = sum / K_i
     runtime = np.zeros(num_seeds)
     worker_time = np.zeros(num_seeds)
     regret = np.zeros(num_seeds)
     round_time_mean = np.empty(num_rounds)
-    zero_scores = np.zeros((num_seeds, num_workers))
+    everyone_untried = np.ones((num_seeds, num_workers), dtype=bool)   # UTA: all scores 0
     oracle_allocation = np.broadcast_to(oracle, (num_seeds, num_workers))
 
     for round_index in range(1, num_rounds + 1):
         if policy == "ofta":
             allocation = oracle_allocation
         elif policy == "uta":
-            allocation = allocate(zero_scores, budget, rng)
+            allocation = _spread_over_zeros(everyone_untried, budget, rng)
         else:
             mean_estimate = sample_sum / np.maximum(sample_count, 1.0)
             if policy == "ata":
                 scores = ata_lcb(mean_estimate, sample_count, round_index, alpha)
             else:
                 scores = ata_empirical_lcb(mean_estimate, sample_count, round_index, eta)
-            allocation = allocate(scores, budget, rng)
+            allocation = _allocate(scores, budget, rng)
 
         busy = _play_allocation(rng, model, allocation)
         round_time = busy.max(axis=1)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import time
-from typing import NamedTuple, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -121,11 +121,14 @@ class PolicyResult:
 def simulate(model: TimeModel, policies: Sequence[str] = POLICY_NAMES, *, budget: int = 23,
              num_rounds: int = 1000, num_seeds: int = 16, seed: int = 0,
              alpha: float | None = None, eta: float | None = None, counting: str = "task",
-             record_rounds: bool = False) -> dict[str, PolicyResult]:
+             record_rounds: bool = False,
+             on_result: Callable[[str, PolicyResult], None] | None = None
+             ) -> dict[str, PolicyResult]:
     """Run each policy on the same seeds and the same task draws.
 
     alpha and eta default to the model's true values (`model.alpha`, `model.eta`).
     Compilation is timed apart from the run (`compile_s`, `run_s`, with block_until_ready).
+    `on_result(name, result)` is called as each policy finishes (e.g. to save it at once).
     """
     hyperparameters = Hyperparameters(
         alpha=jnp.float32(model.alpha if alpha is None else alpha),
@@ -148,4 +151,11 @@ def simulate(model: TimeModel, policies: Sequence[str] = POLICY_NAMES, *, budget
             worker_time=np.asarray(summary.worker_time, np.float64),
             regret=np.asarray(summary.regret, np.float64),
             round_time_mean=round_time, compile_s=compile_s, run_s=run_s)
+        if on_result is not None:
+            on_result(name, results[name])
     return results
+
+
+def device_kind() -> str:
+    """The kind of the default JAX device (e.g. 'cpu', 'NVIDIA H100 80GB HBM3')."""
+    return jax.devices()[0].device_kind

@@ -1,0 +1,245 @@
+"""The `ata-jax` command: argument parsing, validation and output only; the library computes.
+
+A user mistake ends with one line on stderr naming the problem and exit status 2, never a
+traceback; an interrupted run keeps the policies it finished in `--out`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+from typing import Sequence
+
+USAGE_ERROR = 2
+INTERRUPTED = 130
+
+
+class UsageError(Exception):
+    """A mistake in the command line or its inputs, reported as one line."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but an error is one line on stderr (no usage dump) and exit status 2."""
+
+    def error(self, message):
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text}")
+    return value
+
+
+def seed_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer seed, got {text!r}") from None
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"expected a seed in [0, 2^32), got {value}")
+    return value
+
+
+def policy_list(text: str) -> list[str]:
+    from ata_jax.allocators import POLICY_NAMES
+
+    names = [name.strip() for name in text.split(",")]
+    if not text.strip() or any(not name for name in names):
+        raise argparse.ArgumentTypeError(f"expected a comma list of policies from "
+                                         f"{', '.join(POLICY_NAMES)}, got {text!r}")
+    for name in names:
+        if name not in POLICY_NAMES:
+            raise argparse.ArgumentTypeError(f"unknown policy {name!r}; valid policies: "
+                                             f"{', '.join(POLICY_NAMES)}")
+    if len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(f"a policy is listed twice in {text!r}")
+    return names
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from ata_jax.allocators import POLICY_NAMES
+    from ata_jax.timemodels import PRESETS
+
+    parser = OneLineParser(prog="ata-jax", description="Vectorised simulator of adaptive task "
+                           "allocation (ATA) for distributed machine learning.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+    commands.required = True
+    simulate = commands.add_parser(
+        "simulate", help="run allocators on a worker-time model over many seeds",
+        description="Run allocators on a worker-time model over many seeds (vmapped) and "
+                    "report runtime, total worker time and proxy regret.")
+    simulate.add_argument("--time-model", default="cifar", metavar="NAME",
+                          help=f"a preset ({', '.join(PRESETS)}) or a JSON/TOML model file "
+                               "(default: cifar)")
+    simulate.add_argument("--workers", type=positive_int, default=None, metavar="N",
+                          help="number of workers n for a preset (default: 51)")
+    simulate.add_argument("--budget", type=positive_int, default=23, metavar="B",
+                          help="tasks per round (default: 23)")
+    simulate.add_argument("--rounds", type=positive_int, default=1000, metavar="K",
+                          help="rounds per seed (default: 1000)")
+    simulate.add_argument("--seeds", type=positive_int, default=16, metavar="S",
+                          help="independent seeds, run in parallel (default: 16)")
+    simulate.add_argument("--policies", type=policy_list, default=list(POLICY_NAMES),
+                          metavar="LIST", help=f"comma list of {', '.join(POLICY_NAMES)} "
+                                               "(default: all five)")
+    simulate.add_argument("--alpha", type=positive_float, default=None, metavar="A",
+                          help="ATA's alpha (default: the model's true value)")
+    simulate.add_argument("--eta", type=positive_float, default=None, metavar="E",
+                          help="ATA-Empirical's eta (default: the model's true value)")
+    simulate.add_argument("--counting", choices=("task", "round"), default="task",
+                          help="ATA's samples: one per task (default) or one per round")
+    simulate.add_argument("--seed", type=seed_int, default=0, metavar="INT",
+                          help="master seed (default: 0)")
+    simulate.add_argument("--per-round", action="store_true",
+                          help="also write each policy's mean round time per round")
+    simulate.add_argument("--out", default=None, metavar="FILE",
+                          help="write the results as JSON (updated as each policy finishes)")
+    simulate.set_defaults(handler=run_simulate)
+    return parser
+
+
+def write_json_atomically(path: str, document: dict) -> None:
+    """Write to a temporary file beside `path`, then rename: never a half-written file."""
+    directory = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".ata-jax-", suffix=".json")
+    try:
+        with os.fdopen(handle, "w") as stream:
+            json.dump(document, stream, indent=1, allow_nan=False)
+            stream.write("\n")
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def check_output_path(path: str | None) -> None:
+    if path is None:
+        return
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise UsageError(f"ata-jax simulate: --out {path}: directory {directory} does not exist")
+    if os.path.isdir(path):
+        raise UsageError(f"ata-jax simulate: --out {path} is a directory")
+    if not os.access(directory, os.W_OK):
+        raise UsageError(f"ata-jax simulate: --out {path}: directory is not writable")
+
+
+def format_number(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.4g}" if abs(value) < 1e5 else f"{value:.4e}"
+
+
+def format_table(config: dict, policies: dict) -> str:
+    """A readable table of per-round means (totals divided by K), ± std over seeds."""
+    rounds = config["rounds"]
+    lines = [f"time model {config['time_model']}: n={config['workers']}, B={config['budget']}, "
+             f"K={rounds} rounds, S={config['seeds']} seeds, alpha={config['alpha']:.6g}, "
+             f"eta={config['eta']:.6g}",
+             f"{'policy':<15}{'round time':>12}{'± std':>10}{'worker time':>14}{'± std':>10}"
+             f"{'regret (total)':>16}{'± std':>11}   (per-round means over seeds)"]
+    for name, row in policies.items():
+        per_round = lambda key: None if row[key] is None else row[key] / rounds
+        lines.append(f"{name:<15}{format_number(per_round('runtime')):>12}"
+                     f"{format_number(per_round('runtime_std')):>10}"
+                     f"{format_number(per_round('worker_time')):>14}"
+                     f"{format_number(per_round('worker_time_std')):>10}"
+                     f"{format_number(row['regret']):>16}{format_number(row['regret_std']):>11}")
+    return "\n".join(lines)
+
+
+def run_simulate(arguments: argparse.Namespace) -> int:
+    from ata_jax.modelfile import resolve_time_model
+    from ata_jax.simulate import device_kind, simulate
+    from ata_jax.timemodels import ModelError
+
+    check_output_path(arguments.out)
+    try:
+        model = resolve_time_model(arguments.time_model, arguments.workers)
+    except ModelError as error:
+        raise UsageError(f"ata-jax simulate: {error}") from None
+    alpha = model.alpha if arguments.alpha is None else arguments.alpha
+    eta = model.eta if arguments.eta is None else arguments.eta
+    for name, flag, value in (("ata", "--alpha", alpha), ("ata-empirical", "--eta", eta)):
+        if name in arguments.policies and not math.isfinite(value):
+            raise UsageError(f"ata-jax simulate: the model's true {flag[2:]} is infinite (a "
+                             f"heavy-tailed, untruncated lognormal worker): pass {flag}")
+    config = {
+        "time_model": arguments.time_model, "workers": model.size, "budget": arguments.budget,
+        "rounds": arguments.rounds, "seeds": arguments.seeds, "policies": arguments.policies,
+        "alpha": alpha, "eta": eta, "alpha_is_true_value": arguments.alpha is None,
+        "eta_is_true_value": arguments.eta is None, "true_alpha": _finite_or_none(model.alpha),
+        "true_eta": _finite_or_none(model.eta), "counting": arguments.counting,
+        "seed": arguments.seed, "per_round": arguments.per_round,
+    }
+    document = {"config": config, "policies": {},
+                "timing": {"compile_s": 0.0, "run_s": 0.0, "device": device_kind(),
+                           "per_policy": {}},
+                "complete": False}
+
+    def save(name, result):
+        document["policies"][name] = result.summary()
+        document["timing"]["compile_s"] += result.compile_s
+        document["timing"]["run_s"] += result.run_s
+        document["timing"]["per_policy"][name] = {"compile_s": result.compile_s,
+                                                  "run_s": result.run_s}
+        if arguments.out is not None:
+            write_json_atomically(arguments.out, document)
+
+    try:
+        simulate(model, arguments.policies, budget=arguments.budget, num_rounds=arguments.rounds,
+                 num_seeds=arguments.seeds, seed=arguments.seed, alpha=alpha, eta=eta,
+                 counting=arguments.counting, record_rounds=arguments.per_round, on_result=save)
+    except KeyboardInterrupt:
+        finished = ", ".join(document["policies"]) or "none"
+        where = f"; saved to {arguments.out}" if arguments.out else ""
+        print(f"ata-jax simulate: interrupted; finished policies: {finished}{where}",
+              file=sys.stderr)
+        return INTERRUPTED
+    document["complete"] = True
+    if arguments.out is not None:
+        write_json_atomically(arguments.out, document)
+    print(format_table(config, {name: {key: value for key, value in row.items()
+                                       if key != "round_time"}
+                                for name, row in document["policies"].items()}))
+    timing = document["timing"]
+    print(f"compile {timing['compile_s']:.2f} s, run {timing['run_s']:.2f} s on "
+          f"{timing['device']}")
+    return 0
+
+
+def _finite_or_none(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        arguments = parser.parse_args(argv)
+        return arguments.handler(arguments)
+    except UsageError as error:
+        print(str(error), file=sys.stderr)
+        return USAGE_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())
