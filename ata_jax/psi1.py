@@ -44,13 +44,12 @@ def psi1_norm(log_density: Callable[[float], float], lower: float, upper: float,
     def excess(c):
         return math.log(orlicz_expectation(log_density, lower, upper, mean, c)) - math.log(2.0)
 
-    low = tail_scale * (1.0 + 1e-4) if tail_scale > 0 else 1e-3
+    low = tail_scale * 1.05 if tail_scale > 0 else 1e-3
     high = max(low * 2.0, 1.0)
     while excess(high) > 0:
         high *= 2.0
-    if tail_scale <= 0:
-        while excess(low) < 0:
-            low /= 2.0
+    while excess(low) < 0:  # approach the tail limit (or 0) until the bracket holds
+        low = tail_scale + 0.5 * (low - tail_scale)
     return optimize.brentq(excess, low, high, xtol=1e-14, rtol=1e-12)
 
 

@@ -169,6 +169,16 @@ def test_ofta_on_constant_times_is_exact():
     np.testing.assert_array_equal(result["regret"], 0.0)
 
 
+def test_ofta_worker_time_on_mixed_families_is_the_allocated_mean_work():
+    family, params = mixed_model()
+    means = ref.worker_means(family, params)
+    oracle = ref.allocate(means, 9)[0]
+    result = ref.simulate(family, params, "ofta", 9, 5, 8_000, seed=12)
+    per_round = result["worker_time"] / 5
+    assert abs(per_round.mean() - oracle @ means) < 5 * per_round.std() / math.sqrt(8_000)
+    assert np.all(result["runtime"] <= result["worker_time"])
+
+
 def test_gta_on_constant_times_is_water_filling():
     values = np.array([3.0, 5.0, 7.0, 11.0, 13.0, 40.0])
     family, params = constant_model(values)
