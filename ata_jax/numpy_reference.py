@@ -218,8 +218,10 @@ def _smallest_indices(values: np.ndarray, count: int) -> np.ndarray:
 def _kth_smallest(values: np.ndarray, kth: int) -> np.ndarray:
     """The kth smallest (0-based) entry of each row of values [S, N], as a column [S, 1].
 
-    np.partition: linear time, and about 3× faster than np.argpartition on these shapes."""
-    return np.partition(values, kth, axis=1)[:, kth:kth + 1]
+    Partitions `values` IN PLACE (callers pass a temporary): linear time, no copy, and about
+    3× faster than np.argpartition on these shapes."""
+    values.partition(kth, axis=1)
+    return values[:, kth:kth + 1].copy()
 
 
 def _multiples_below(scores: np.ndarray, level: np.ndarray, budget: int) -> np.ndarray:
@@ -284,7 +286,7 @@ def _spread_over_zeros(is_zero: np.ndarray, budget: int,
 def allocate(scores, budget: int, rng: np.random.Generator | None = None) -> np.ndarray:
     """Optimal allocations argmin_a max_i a_i·s_i with Σ_i a_i = budget, one per seed.
 
-    scores: float64[S, n] (≥ 0; a 1-D [n] input is treated as S = 1 and returns [1, n]).
+    scores: float64[S, n], finite and ≥ 0 (a 1-D [n] input is one seed: returns [1, n]).
     Seeds with a zero score spread the budget evenly over their zero-score workers (remainder
     at random with `rng`, lowest indices with rng=None); the others are water-filled.
     Returns int64[S, n].
@@ -295,8 +297,8 @@ def allocate(scores, budget: int, rng: np.random.Generator | None = None) -> np.
         raise ValueError(f"budget must be ≥ 1, got {budget}")
     if scores.ndim != 2 or scores.shape[1] == 0:
         raise ValueError(f"scores must be [S, n] with n ≥ 1, got shape {scores.shape}")
-    if not np.all(scores >= 0):
-        raise ValueError("scores must be non-negative numbers (no NaN)")
+    if not np.all((scores >= 0) & np.isfinite(scores)):
+        raise ValueError("scores must be finite and non-negative")
     return _allocate(scores, budget, rng)
 
 

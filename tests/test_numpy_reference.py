@@ -139,6 +139,8 @@ def test_allocate_rejects_bad_input():
     with pytest.raises(ValueError):
         ref.allocate(np.array([[1.0, np.nan]]), 2)
     with pytest.raises(ValueError):
+        ref.allocate(np.array([[1.0, np.inf]]), 2)
+    with pytest.raises(ValueError):
         ref.allocate(np.array([[1.0, 2.0]]), 0)
 
 
