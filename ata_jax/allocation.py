@@ -12,6 +12,10 @@ to workers of Z chosen uniformly at random with the key (lowest indices when key
 Both cases run through the same two selections: in the zero case the candidates are the
 members of Z in random-priority order, all with the same unit score, and `top_k` breaks the
 resulting ties by position (documented: the lower index comes first).
+
+Ties among positive grid values (two ℓ-optimal allocations) go to the lower level j first,
+then to the candidate with the smaller score (then the lower index): the solver prefers
+spreading tasks. The spec accepts any optimal allocation; this fixes OFTA's choice.
 """
 
 from __future__ import annotations
