@@ -34,6 +34,8 @@ from typing import Any, Callable, Mapping, Sequence
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax import lax
+from jax.extend.random import threefry_2x32
 from jax.scipy.special import ndtr, ndtri
 
 from ata_jax import psi1
@@ -274,9 +276,19 @@ def _family_times(family: int, params: jax.Array, uniform: jax.Array,
     return p[0] + p[2] * gamma
 
 
+def _uniform_from_bits(bits: jax.Array) -> jax.Array:
+    """float32 in [0, 1) from uint32 bits (23 mantissa bits, as jax.random.uniform does)."""
+    mantissa = (bits >> jnp.uint32(9)) | jnp.uint32(0x3F800000)
+    return lax.bitcast_convert_type(mantissa, jnp.float32) - 1.0
+
+
 def task_times(model: TimeModel, key: jax.Array, worker: jax.Array, slot: jax.Array,
                num_slots: int) -> jax.Array:
     """Time of task `slot` (0-based) of `worker` in the round whose task key is `key`.
+
+    Each task is one Threefry-2x32 block keyed by the round's key on the counter
+    (worker·num_slots + slot, 0), so a task's time depends on (key, worker, slot) only and
+    drawing a subset costs one block per task drawn.
 
     Args:
       model: the time model (n workers).
@@ -288,11 +300,17 @@ def task_times(model: TimeModel, key: jax.Array, worker: jax.Array, slot: jax.Ar
       float32[...] task times (time units), one per (worker, slot) pair.
     """
     shape = jnp.shape(worker)
-    counter = (jnp.ravel(worker) * num_slots + jnp.ravel(slot)).astype(jnp.uint32)
-    task_keys = jax.vmap(jax.random.fold_in, in_axes=(None, 0))(key, counter)
-    uniform = jax.vmap(jax.random.uniform)(task_keys)
-    params = jnp.asarray(model.params, dtype=uniform.dtype)[jnp.ravel(worker)]
-    family = jnp.asarray(model.family)[jnp.ravel(worker)]
+    worker = jnp.ravel(worker)
+    counter = (worker * num_slots + jnp.ravel(slot)).astype(jnp.uint32)
+    key_words = jax.random.bits(key, (2,), jnp.uint32)
+    blocks = threefry_2x32(key_words, jnp.concatenate([counter, jnp.zeros_like(counter)]))
+    first_word, second_word = blocks[:counter.size], blocks[counter.size:]
+    uniform = _uniform_from_bits(first_word)
+    params = jnp.asarray(model.params, dtype=uniform.dtype)[worker]
+    family = jnp.asarray(model.family)[worker]
+    task_keys = None
+    if FAMILIES.index("gamma") in model.families:
+        task_keys = jax.vmap(jax.random.wrap_key_data)(jnp.stack([first_word, second_word], 1))
     times = [_family_times(f, params, uniform, task_keys) for f in model.families]
     if len(times) == 1:
         result = times[0]
