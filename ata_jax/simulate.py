@@ -11,6 +11,7 @@ policy's own randomness.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import functools
 import time
@@ -20,6 +21,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
+from jax.sharding import Mesh
+from jax.sharding import PartitionSpec as P
 
 from ata_jax.allocation import assign, assignment_proxy_loss
 from ata_jax.allocators import POLICY_NAMES, Hyperparameters, Policy, make_policy
@@ -79,16 +82,62 @@ def run_seed(policy: Policy, model: TimeModel, hyperparameters: Hyperparameters,
                        compensated_value(regret), round_time)
 
 
+TRACE_COUNTS: collections.Counter = collections.Counter()
+"""How many times each policy's simulation has been traced (each trace means a compile)."""
+
+
+def _simulate_batch(keys, model, hyperparameters, *, policy_name, budget, num_rounds, counting,
+                    record_rounds):
+    TRACE_COUNTS[policy_name] += 1  # runs at trace time only
+    policy = make_policy(policy_name, budget, counting)
+    return jax.vmap(lambda key: run_seed(policy, model, hyperparameters, key, budget=budget,
+                                         num_rounds=num_rounds,
+                                         record_rounds=record_rounds))(keys)
+
+
+def seed_mesh() -> Mesh | None:
+    """A one-axis mesh ('seeds') over all local devices, or None for a single device."""
+    devices = jax.local_devices()
+    return Mesh(np.array(devices), ("seeds",)) if len(devices) > 1 else None
+
+
 @functools.partial(jax.jit, static_argnames=("policy_name", "budget", "num_rounds", "counting",
                                              "record_rounds"))
 def simulate_seeds(keys: jax.Array, model: TimeModel, hyperparameters: Hyperparameters, *,
                    policy_name: str, budget: int, num_rounds: int, counting: str = "task",
                    record_rounds: bool = False) -> SeedSummary:
-    """`run_seed` vmapped over keys [S]: every field gains a leading seed axis."""
-    policy = make_policy(policy_name, budget, counting)
-    return jax.vmap(lambda key: run_seed(policy, model, hyperparameters, key, budget=budget,
-                                         num_rounds=num_rounds,
-                                         record_rounds=record_rounds))(keys)
+    """`run_seed` vmapped over keys [S]: every field gains a leading seed axis.
+
+    With several local devices and S divisible by their number, the seeds are split over
+    them with `shard_map` (each device runs its own share, no communication); a seed's
+    result is the same on any number of devices.
+    """
+    run = functools.partial(_simulate_batch, policy_name=policy_name, budget=budget,
+                            num_rounds=num_rounds, counting=counting,
+                            record_rounds=record_rounds)
+    mesh = seed_mesh()
+    if mesh is None or keys.shape[0] % mesh.size:
+        return run(keys, model, hyperparameters)
+    return jax.shard_map(run, mesh=mesh, in_specs=(P("seeds"), P(), P()),
+                         out_specs=P("seeds"), check_vma=False)(keys, model, hyperparameters)
+
+
+_COMPILED: dict = {}
+
+
+def compiled_simulation(keys, model, hyperparameters, **static):
+    """(compiled `simulate_seeds` for these shapes and static settings, seconds spent
+    compiling now: 0.0 when an earlier call already compiled it). Traced values (keys, α, η,
+    the model's parameters) never cause a recompile."""
+    signature = (tuple(sorted(static.items())), jax.tree.structure(model),
+                 tuple((np.shape(leaf), str(getattr(leaf, "dtype", type(leaf))))
+                       for leaf in jax.tree.leaves((keys, model, hyperparameters))))
+    if signature in _COMPILED:
+        return _COMPILED[signature], 0.0
+    start = time.perf_counter()
+    compiled = simulate_seeds.lower(keys, model, hyperparameters, **static).compile()
+    _COMPILED[signature] = compiled
+    return compiled, time.perf_counter() - start
 
 
 @dataclasses.dataclass
@@ -127,23 +176,25 @@ def simulate(model: TimeModel, policies: Sequence[str] = POLICY_NAMES, *, budget
     """Run each policy on the same seeds and the same task draws.
 
     alpha and eta default to the model's true values (`model.alpha`, `model.eta`).
-    Compilation is timed apart from the run (`compile_s`, `run_s`, with block_until_ready).
+    Compilation is timed apart from the run (`compile_s`, `run_s`, with block_until_ready);
+    a later call with the same shapes and static settings reuses the compiled program.
     `on_result(name, result)` is called as each policy finishes (e.g. to save it at once).
     """
     hyperparameters = Hyperparameters(
         alpha=jnp.float32(model.alpha if alpha is None else alpha),
         eta=jnp.float32(model.eta if eta is None else eta))
-    keys = seed_keys(seed, num_seeds)
+    devices = jax.local_device_count()
+    padded = -(-num_seeds // devices) * devices  # whole shares per device; extras dropped
+    keys = seed_keys(seed, padded)
     results = {}
     for name in policies:
-        static = dict(policy_name=name, budget=budget, num_rounds=num_rounds, counting=counting,
-                      record_rounds=record_rounds)
-        start = time.perf_counter()
-        compiled = simulate_seeds.lower(keys, model, hyperparameters, **static).compile()
-        compile_s = time.perf_counter() - start
+        compiled, compile_s = compiled_simulation(
+            keys, model, hyperparameters, policy_name=name, budget=budget,
+            num_rounds=num_rounds, counting=counting, record_rounds=record_rounds)
         start = time.perf_counter()
         summary = jax.block_until_ready(compiled(keys, model, hyperparameters))
         run_s = time.perf_counter() - start
+        summary = jax.tree.map(lambda values: values[:num_seeds], summary)
         round_time = (None if summary.round_time is None
                       else np.asarray(summary.round_time, np.float64).mean(axis=0))
         results[name] = PolicyResult(

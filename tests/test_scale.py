@@ -1,0 +1,59 @@
+"""Scale: one compile per configuration (traced hyperparameters), and seeds over devices."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+from ata_jax.simulate import TRACE_COUNTS, simulate
+from ata_jax.timemodels import cifar, sqrt
+
+DEVICE_SCRIPT = """
+import json, sys
+import jax
+from ata_jax.simulate import simulate
+from ata_jax.timemodels import sqrt
+results = simulate(sqrt(8), budget=4, num_rounds=40, num_seeds=6, seed=3,
+                   record_rounds=True)
+print(json.dumps({"devices": jax.local_device_count(),
+                  "results": {name: [r.runtime.tolist(), r.worker_time.tolist(),
+                                     r.regret.tolist(), r.round_time_mean.tolist()]
+                              for name, r in results.items()}}))
+"""
+
+
+def test_changing_alpha_eta_and_seeds_does_not_recompile():
+    model = cifar(7)
+    settings = dict(budget=3, num_rounds=17)
+    before = TRACE_COUNTS.copy()
+    first = simulate(model, ("ata", "ata-empirical"), num_seeds=4, seed=0, **settings)
+    assert TRACE_COUNTS["ata"] - before["ata"] == 1
+    assert TRACE_COUNTS["ata-empirical"] - before["ata-empirical"] == 1
+    again = simulate(model, ("ata", "ata-empirical"), num_seeds=4, seed=9, alpha=5.0, eta=0.1,
+                     **settings)
+    again = simulate(model, ("ata", "ata-empirical"), num_seeds=4, seed=1, alpha=50.0, eta=2.0,
+                     **settings)
+    assert TRACE_COUNTS["ata"] - before["ata"] == 1
+    assert TRACE_COUNTS["ata-empirical"] - before["ata-empirical"] == 1
+    assert again["ata"].compile_s == 0.0 and first["ata"].compile_s > 0.0
+    assert not np.array_equal(first["ata"].runtime, again["ata"].runtime)  # really re-ran
+    # a new shape (more seeds) or static setting (rounds) compiles once more
+    simulate(model, ("ata",), num_seeds=5, **settings)
+    assert TRACE_COUNTS["ata"] - before["ata"] == 2
+
+
+def test_seeds_sharded_over_four_devices_give_identical_results():
+    environment = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4",
+                       JAX_PLATFORMS="cpu")
+    output = subprocess.run([sys.executable, "-c", DEVICE_SCRIPT], env=environment,
+                            capture_output=True, text=True, check=True).stdout
+    sharded = json.loads(output.strip().splitlines()[-1])
+    assert sharded["devices"] == 4
+    local = simulate(sqrt(8), budget=4, num_rounds=40, num_seeds=6, seed=3,
+                     record_rounds=True)
+    for name, result in local.items():
+        expected = [result.runtime, result.worker_time, result.regret, result.round_time_mean]
+        for got, want in zip(sharded["results"][name], expected):
+            np.testing.assert_array_equal(np.asarray(got, dtype=float), want, err_msg=name)
