@@ -62,22 +62,23 @@ def run_seed(policy: Policy, model: TimeModel, hyperparameters: Hyperparameters,
     """One seed: K rounds of `policy` on `model`, totals reduced inside the scan."""
     best_loss = optimal_proxy_loss(model, budget)
 
-    def one_round(carry, round_number):
-        state, runtime, worker_time, regret = carry
+    def one_round(carry, _):
+        round_number, state, runtime, worker_time, regret = carry
         round_key = jax.random.fold_in(key, round_number)
         state, outcome = policy.play_round(state, round_number,
                                            jax.random.fold_in(round_key, 0),
                                            jax.random.fold_in(round_key, 1), model)
-        carry = (state,
+        carry = (round_number + 1, state,
                  compensated_add(runtime, outcome.round_time),
                  compensated_add(worker_time, outcome.worker_time),
                  compensated_add(regret, outcome.proxy_loss - best_loss))
         return carry, (outcome.round_time if record_rounds else None)
 
-    initial = (policy.init(model, hyperparameters), compensated_zeros(), compensated_zeros(),
-               compensated_zeros())
-    (_, runtime, worker_time, regret), round_time = lax.scan(
-        one_round, initial, jnp.arange(1, num_rounds + 1, dtype=jnp.int32))
+    initial = (jnp.int32(1), policy.init(model, hyperparameters), compensated_zeros(),
+               compensated_zeros(), compensated_zeros())
+    # the round number is carried, not scanned over: no K-long array unless rounds are recorded
+    (_, _, runtime, worker_time, regret), round_time = lax.scan(
+        one_round, initial, None, length=num_rounds)
     return SeedSummary(compensated_value(runtime), compensated_value(worker_time),
                        compensated_value(regret), round_time)
 

@@ -1,0 +1,175 @@
+"""The benchmark: throughput against plain NumPy, compile time, memory, scaling, and a profile.
+
+    python benchmarks/benchmark.py            # everything (about 6 minutes on 2 CPU cores)
+    python benchmarks/benchmark.py --quick    # a smoke run of every section
+    python benchmarks/benchmark.py --sections throughput,profile
+
+Throughput is seed-rounds per second on the `cifar` model (B = 23), JAX against
+`ata_jax.numpy_reference`: all seeds as one array, a Python loop over rounds only,
+`argpartition` instead of sorts, i.e. what a user would otherwise write. Both run the same K
+rounds from round 1 in the same process, so they share the machine's state; ratios are what to
+quote. Memory is XLA's own buffer assignment for the compiled program (arguments, outputs,
+temporaries), which is what the device must hold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ata_jax import numpy_reference
+from ata_jax.allocation import assign, assignment_counts
+from ata_jax.allocators import Hyperparameters, ata_empirical
+from ata_jax.allocators.confidence import SampleStatistics, observe_busy_times
+from ata_jax.rounds import greedy_round_time, play_assignment
+from ata_jax.simulate import seed_keys, simulate_seeds
+from ata_jax.timemodels import cifar
+
+BUDGET = 23
+POLICIES = ("ata-empirical", "gta", "ata", "uta", "ofta")
+
+
+def hyperparameters(model):
+    return Hyperparameters(jnp.float32(model.alpha), jnp.float32(model.eta))
+
+
+def compile_simulation(model, policy, rounds, seeds):
+    keys = seed_keys(0, seeds)
+    start = time.perf_counter()
+    compiled = simulate_seeds.lower(keys, model, hyperparameters(model), policy_name=policy,
+                                    budget=BUDGET, num_rounds=rounds).compile()
+    return compiled, time.perf_counter() - start
+
+
+def jax_rate(model, policy, rounds, seeds):
+    """(seed-rounds per second, compile seconds); timed on a second call with new seeds."""
+    compiled, compile_s = compile_simulation(model, policy, rounds, seeds)
+    jax.block_until_ready(compiled(seed_keys(0, seeds), model, hyperparameters(model)))
+    start = time.perf_counter()
+    jax.block_until_ready(compiled(seed_keys(1, seeds), model, hyperparameters(model)))
+    return seeds * rounds / (time.perf_counter() - start), compile_s
+
+
+def numpy_rate(model, policy, rounds, seeds):
+    start = time.perf_counter()
+    numpy_reference.simulate(np.asarray(model.family), np.asarray(model.params), policy, BUDGET,
+                             rounds, seeds, seed=0, alpha=model.alpha, eta=model.eta)
+    return seeds * rounds / (time.perf_counter() - start)
+
+
+def section_throughput(quick):
+    rounds = 100 if quick else 1000
+    print(f"\n## Throughput (seed-rounds/s), cifar model, B={BUDGET}, K={rounds} rounds")
+    print(f"{'n':>4} {'policy':<14} {'JAX':>12} {'NumPy':>12} {'ratio':>7} {'compile s':>10}"
+          f"   (JAX seeds, NumPy seeds)")
+    for n in (51, 459):
+        model = cifar(n)
+        jax_seeds = 128 if quick else 1024
+        numpy_seeds = min(jax_seeds, 1024 if n < 100 else 128)
+        for policy in POLICIES:
+            rate, compile_s = jax_rate(model, policy, rounds, jax_seeds)
+            reference = numpy_rate(model, policy, rounds, numpy_seeds)
+            print(f"{n:>4} {policy:<14} {rate:>12,.0f} {reference:>12,.0f} {rate / reference:>6.1f}x"
+                  f" {compile_s:>10.1f}   ({jax_seeds}, {numpy_seeds})", flush=True)
+
+
+def section_memory(quick):
+    seeds, n = (512, 459) if quick else (4096, 459)
+    print(f"\n## Memory of the compiled program, S={seeds}, n={n} (XLA buffer assignment)")
+    print(f"{'policy':<14} {'K':>8} {'arguments MB':>13} {'outputs MB':>11} {'temporaries MB':>15}")
+    model = cifar(n)
+    for policy in ("ata-empirical", "gta"):
+        for rounds in (1_000, 10_000, 100_000):
+            compiled, _ = compile_simulation(model, policy, rounds, seeds)
+            stats = compiled.memory_analysis()
+            print(f"{policy:<14} {rounds:>8,} {stats.argument_size_in_bytes / 1e6:>13.2f}"
+                  f" {stats.output_size_in_bytes / 1e6:>11.2f}"
+                  f" {stats.temp_size_in_bytes / 1e6:>15.2f}", flush=True)
+
+
+def section_scaling(quick):
+    print("\n## Scaling: microseconds per seed-round (ATA-Empirical, cifar model)")
+    base = dict(n=51, seeds=256, rounds=200) if quick else dict(n=51, seeds=512, rounds=400)
+    variations = [("K", "rounds", (base["rounds"], base["rounds"] * 10)),
+                  ("S", "seeds", (base["seeds"], base["seeds"] * 10)),
+                  ("n", "n", (base["n"], base["n"] * 10 - 1))]
+    print(f"{'varied':<7} {'n':>5} {'S':>6} {'K':>6} {'us/seed-round':>14}")
+    for label, field, values in variations:
+        for value in values:
+            setting = dict(base, **{field: value})
+            rate, _ = jax_rate(cifar(setting["n"]), "ata-empirical", setting["rounds"],
+                               setting["seeds"])
+            print(f"{label:<7} {setting['n']:>5} {setting['seeds']:>6} {setting['rounds']:>6}"
+                  f" {1e6 / rate:>14.3f}", flush=True)
+
+
+def time_per_seed(function, *arguments, seeds, repeats=10):
+    compiled = jax.jit(function)
+    jax.block_until_ready(compiled(*arguments))
+    start = time.perf_counter()
+    for _ in range(repeats):
+        result = compiled(*arguments)
+    jax.block_until_ready(result)
+    return (time.perf_counter() - start) / repeats / seeds * 1e6
+
+
+def section_profile(quick):
+    seeds = 256 if quick else 1024
+    print(f"\n## Where a round's time goes: microseconds per seed, {seeds} seeds batched")
+    print(f"{'n':>4} {'part':<46} {'us/seed':>8}")
+    keys = seed_keys(0, seeds)
+    for n in (51, 459):
+        model = cifar(n)
+        mean = jax.random.uniform(jax.random.key(1), (seeds, n)) * model.mean[-1]
+        count = jnp.floor(jax.random.uniform(jax.random.key(2), (seeds, n)) * 200.0)
+        statistics = SampleStatistics(mean, count)
+        positive = jax.vmap(lambda s: ata_empirical.lcb(s, 50, 0.1))(statistics)
+        zeros = jnp.where(count < 100, 0.0, positive)
+        tasks = jax.vmap(lambda s, k: assign(s, BUDGET, k))(positive, keys)
+        played = jax.vmap(lambda k, a: play_assignment(model, k, a, BUDGET))(keys, tasks)
+        parts = [
+            ("ATA-Empirical lower confidence bounds",
+             lambda s: jax.vmap(lambda x: ata_empirical.lcb(x, 50, 0.77))(s), (statistics,)),
+            ("assign, all scores positive (water-filling)",
+             lambda s, k: jax.vmap(lambda x, y: assign(x, BUDGET, y))(s, k), (positive, keys)),
+            ("assign, some scores zero (zero rule)",
+             lambda s, k: jax.vmap(lambda x, y: assign(x, BUDGET, y))(s, k), (zeros, keys)),
+            ("play the B tasks (draws, busy times)",
+             lambda k, a: jax.vmap(lambda x, y: play_assignment(model, x, y, BUDGET))(k, a),
+             (keys, tasks)),
+            ("observe (counts, running means)",
+             lambda s, a, b: jax.vmap(lambda x, y, z: observe_busy_times(
+                 x, assignment_counts(y, n), z, "task"))(s, a, b),
+             (statistics, tasks, played.busy_time)),
+            ("GTA round (n first draws, top_k, B events)",
+             lambda k: jax.vmap(lambda x: greedy_round_time(model, x, BUDGET))(k), (keys,)),
+        ]
+        for label, function, arguments in parts:
+            print(f"{n:>4} {label:<46} {time_per_seed(function, *arguments, seeds=seeds):>8.3f}",
+                  flush=True)
+
+
+SECTIONS = {"throughput": section_throughput, "memory": section_memory,
+            "scaling": section_scaling, "profile": section_profile}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, a smoke run")
+    parser.add_argument("--sections", default=",".join(SECTIONS),
+                        help=f"comma list of {', '.join(SECTIONS)}")
+    arguments = parser.parse_args()
+    print(f"machine: {platform.machine()} {platform.processor() or ''}, "
+          f"{jax.devices()[0].device_kind} x{len(jax.devices())}, jax {jax.__version__}, "
+          f"numpy {np.__version__}")
+    for name in arguments.sections.split(","):
+        SECTIONS[name](arguments.quick)
+
+
+if __name__ == "__main__":
+    main()
