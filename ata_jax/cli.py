@@ -232,6 +232,10 @@ def _finite_or_none(value: float) -> float | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from ata_jax.devices import _backends_initialized, use_all_cpu_cores
+
+    if not _backends_initialized():
+        use_all_cpu_cores()  # seeds run on every core (results do not depend on it)
     parser = build_parser()
     try:
         arguments = parser.parse_args(argv)

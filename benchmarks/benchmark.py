@@ -18,12 +18,16 @@ import argparse
 import platform
 import time
 
-import jax
-import jax.numpy as jnp
-import numpy as np
+from ata_jax.devices import use_all_cpu_cores
 
-from ata_jax import numpy_reference
-from ata_jax.allocation import assign, assignment_counts
+use_all_cpu_cores()  # before JAX starts: one host device per core, seeds split over them
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+
+from ata_jax import numpy_reference  # noqa: E402
+from ata_jax.allocation import assign  # noqa: E402, assignment_counts
 from ata_jax.allocators import Hyperparameters, ata_empirical
 from ata_jax.allocators.confidence import SampleStatistics, observe_busy_times
 from ata_jax.rounds import greedy_round_time, play_assignment

@@ -133,3 +133,16 @@ def test_allocate_rejects_invalid_scores(bad, message):
 def test_allocate_rejects_invalid_budget(budget):
     with pytest.raises(ValueError, match="budget"):
         allocate(jnp.ones(3), budget)
+
+
+@pytest.mark.parametrize("n", [1, 5, 31, 32, 33, 64, 100, 459])
+def test_members_by_rank_finds_the_rank_th_set_entry(n):
+    from ata_jax.allocation import members_by_rank
+
+    rng = np.random.default_rng(n)
+    masks = rng.uniform(size=(40, n)) < rng.uniform(0.05, 1.0, size=(40, 1))
+    masks[:, rng.integers(0, n)] = True  # at least one member
+    ranks = np.stack([rng.integers(0, m.sum(), size=7) for m in masks])
+    found = np.asarray(jax.jit(jax.vmap(members_by_rank))(masks, ranks))
+    for mask, rank, worker in zip(masks, ranks, found):
+        np.testing.assert_array_equal(worker, np.flatnonzero(mask)[rank])
