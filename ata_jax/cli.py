@@ -169,7 +169,7 @@ def format_table(config: dict, policies: dict) -> str:
 
 def run_simulate(arguments: argparse.Namespace) -> int:
     from ata_jax.modelfile import resolve_time_model
-    from ata_jax.simulate import device_kind, simulate
+    from ata_jax.simulate import device_count, device_kind, simulate
     from ata_jax.timemodels import ModelError
 
     check_output_path(arguments.out)
@@ -193,7 +193,7 @@ def run_simulate(arguments: argparse.Namespace) -> int:
     }
     document = {"config": config, "policies": {},
                 "timing": {"compile_s": 0.0, "run_s": 0.0, "device": device_kind(),
-                           "per_policy": {}},
+                           "device_count": device_count(), "per_policy": {}},
                 "complete": False}
 
     def save(name, result):
@@ -223,7 +223,7 @@ def run_simulate(arguments: argparse.Namespace) -> int:
                                 for name, row in document["policies"].items()}))
     timing = document["timing"]
     print(f"compile {timing['compile_s']:.2f} s, run {timing['run_s']:.2f} s on "
-          f"{timing['device']}")
+          f"{timing['device_count']} x {timing['device']}")
     return 0
 
 

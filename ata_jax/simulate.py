@@ -211,3 +211,8 @@ def simulate(model: TimeModel, policies: Sequence[str] = POLICY_NAMES, *, budget
 def device_kind() -> str:
     """The kind of the default JAX device (e.g. 'cpu', 'NVIDIA H100 80GB HBM3')."""
     return jax.devices()[0].device_kind
+
+
+def device_count() -> int:
+    """How many local devices the seeds are split over."""
+    return jax.local_device_count()

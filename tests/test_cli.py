@@ -1,6 +1,7 @@
 """The `ata-jax` command: its JSON, its table, and one clear line for every user mistake."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -129,3 +130,15 @@ def test_installed_console_script_and_help():
     failed = subprocess.run([executable, "simulate", "--workers", "0"], capture_output=True,
                             text=True)
     assert failed.returncode == 2 and failed.stderr.count("\n") == 1
+
+
+def test_command_runs_seeds_on_every_core(tmp_path):
+    from ata_jax.devices import cpu_core_count
+
+    out = tmp_path / "cores.json"
+    environment = {key: value for key, value in os.environ.items() if key != "XLA_FLAGS"}
+    subprocess.run([sys.executable, "-m", "ata_jax.cli", *SMALL, "--policies", "ofta",
+                    "--seeds", "3", "--out", str(out)], check=True, env=environment,
+                   capture_output=True)
+    timing = json.loads(out.read_text())["timing"]
+    assert timing["device_count"] == cpu_core_count()
