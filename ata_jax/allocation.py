@@ -2,10 +2,10 @@
 
 Water-filling: the optimal allocation gives worker i one task per value j·s_i (j = 1..B) among
 the B smallest values of the grid {j·s_i}. Only the m = min(B, n) smallest scores can own one
-of them, so we select those candidates first (`lax.top_k`, O(n log m), no sort of n scores),
-then the B smallest cells of the grid; the candidate of rank r can own at most ⌊B/(r+1)⌋
-cells, so only ~B·ln B cells are searched. Each selected cell (j, c) *is* a task: candidate c
-does its j-th task of the round, so the solver returns the round's task list directly.
+of them (for large n we select those first with `lax.top_k`, O(n log m), no sort of n
+scores). The B-th smallest grid value t* is found by bisection on float bit patterns with
+exact counting, and each worker gets its cells up to t*: no sort, only elementwise work.
+The solver returns the round's task list (worker, slot) directly.
 
 Zero rule (spec §4 Decision): if any score is 0, every allocation on Z = {i : s_i = 0} has
 loss 0; B is spread as evenly as possible over Z (⌊B/|Z|⌋ each) and the remainder goes one each
@@ -13,9 +13,9 @@ to distinct workers of Z drawn uniformly at random with the key (lowest indices 
 None): Floyd's algorithm draws ranks within Z and bit-packed population counts map ranks to
 workers, with no selection over the n workers.
 
-Ties among positive grid values (two ℓ-optimal allocations) go to the lower level j first,
-then to the candidate with the smaller score (then the lower index): the solver prefers
-spreading tasks. The spec accepts any optimal allocation; this fixes OFTA's choice.
+Ties at t* (two ℓ-optimal allocations) go to the lowest positions first: the lowest worker
+indices (for large n, the smallest scores). The spec accepts any optimal allocation; this
+fixes OFTA's choice.
 """
 
 from __future__ import annotations
@@ -133,29 +133,74 @@ def zero_rule(is_zero: jax.Array, budget: int, random_bits: jax.Array | None) ->
     return Assignment(worker=jnp.minimum(worker, is_zero.shape[-1] - 1), slot=slot.astype(jnp.int32))
 
 
-@functools.cache
-def _grid_cells(budget: int, num_candidates: int) -> tuple[np.ndarray, np.ndarray]:
-    """Static (level, rank) cells that can hold a task: level·(rank + 1) ≤ B, level-major.
+SMALL_WORKER_COUNT = 128
+"""Up to this many workers, water-filling searches all of them; above it, it first selects
+the min(B, n) smallest scores with `lax.top_k` (one pass over n is then cheaper than
+thirty)."""
 
-    The candidate of rank r (r earlier candidates with scores ≤ its own) holds at most
-    ⌊B/(r+1)⌋ tasks, since each earlier candidate holds at least as many; so ~B·ln B cells
-    replace the full B×m grid.
+
+def cells_at_most(threshold: jax.Array, scores: jax.Array, budget: int) -> jax.Array:
+    """int32[k]: #{j ∈ 1..B : j·s_c ≤ threshold} per score, with j·s_c the float32 product
+    (the same rounding as ℓ), so counting agrees exactly with comparing the grid values."""
+    level = jnp.floor(threshold / scores)
+    level = jnp.where((level + 1) * scores <= threshold, level + 1, level)
+    level = jnp.where(level * scores > threshold, level - 1, level)
+    return jnp.clip(level, 0, budget).astype(jnp.int32)
+
+
+def water_level_counts(scores: jax.Array, budget: int) -> jax.Array:
+    """int32[k]: the optimal task counts for positive scores float[k] (Σ = B).
+
+    The B-th smallest grid value t* is found by bisection on the bit patterns of positive
+    float32 numbers (monotone as integers) between 0 and B·min s, with exact counting: 31
+    steps of O(k) elementwise work, no sort.
+    Each worker gets its cells below t*; cells equal to t* go to the lowest positions first.
     """
-    cells = [(level, rank) for level in range(1, budget + 1) for rank in range(num_candidates)
-             if level * (rank + 1) <= budget]
-    levels, ranks = np.array(cells, dtype=np.int32).T
-    return levels, ranks
+    upper = jnp.float32(budget) * jnp.min(scores)  # the fastest worker's B-th cell
+    as_bits = lambda value: lax.bitcast_convert_type(value.astype(jnp.float32), jnp.int32)
+    as_float = lambda bits: lax.bitcast_convert_type(bits, jnp.float32)
+    count = lambda bits: jnp.sum(cells_at_most(as_float(bits), scores, budget))
+
+    def halve(_, bounds):
+        low, high = bounds  # count(low) < B <= count(high)
+        middle = low + (high - low) // 2
+        enough = count(middle) >= budget
+        return jnp.where(enough, low, middle), jnp.where(enough, middle, high)
+
+    _, level_bits = lax.fori_loop(0, 31, halve, (jnp.int32(0), as_bits(upper)))
+    below = cells_at_most(as_float(level_bits - 1), scores, budget)
+    at_level = cells_at_most(as_float(level_bits), scores, budget) > below
+    remaining = budget - jnp.sum(below)
+    last = members_by_rank(at_level, jnp.maximum(remaining - 1, 0)[None])[0]
+    extra = at_level & (jnp.arange(scores.shape[-1]) <= last) & (remaining > 0)
+    return below + extra.astype(jnp.int32)
+
+
+def tasks_from_counts(counts: jax.Array, budget: int) -> tuple[jax.Array, jax.Array]:
+    """(position int32[B], slot int32[B]): the B tasks of counts int32[k] (Σ = B), listed
+    loaded position by position."""
+    loaded = counts > 0
+    rank = jnp.minimum(jnp.arange(budget, dtype=jnp.int32),
+                       jnp.sum(loaded.astype(jnp.int32)) - 1)
+    positions = members_by_rank(loaded, rank)
+    held = jnp.where(jnp.arange(budget) < jnp.sum(loaded), counts[positions], 0)
+    ends = held @ jnp.triu(jnp.ones((budget, budget), jnp.int32))
+    task = jnp.arange(budget, dtype=jnp.int32)
+    owner = jnp.sum((ends[None, :] <= task[:, None]).astype(jnp.int32), axis=1)
+    slot = task - (ends[owner] - held[owner])
+    return positions[owner], slot
 
 
 def water_filling(scores: jax.Array, budget: int) -> Assignment:
     """The optimal task list for positive scores float[n] (spec §4)."""
-    num_candidates = min(budget, scores.shape[-1])
-    negative, candidates = lax.top_k(-scores, num_candidates)
-    levels, ranks = _grid_cells(budget, num_candidates)
-    values = levels.astype(scores.dtype) * (-negative)[ranks]
-    _, cells = lax.top_k(-values, budget)
-    return Assignment(worker=candidates[jnp.asarray(ranks)[cells]].astype(jnp.int32),
-                      slot=(jnp.asarray(levels)[cells] - 1).astype(jnp.int32))
+    if scores.shape[-1] <= SMALL_WORKER_COUNT:
+        candidates, candidate_scores = None, scores
+    else:
+        negative, candidates = lax.top_k(-scores, min(budget, scores.shape[-1]))
+        candidate_scores = -negative
+    position, slot = tasks_from_counts(water_level_counts(candidate_scores, budget), budget)
+    worker = position if candidates is None else candidates[position]
+    return Assignment(worker=worker.astype(jnp.int32), slot=slot)
 
 
 def _select_assignment(use_zero_rule, zero: Assignment, positive: Assignment) -> Assignment:
@@ -228,5 +273,9 @@ def allocate(scores: jax.Array, budget: int, key: jax.Array | None = None) -> ja
     if not isinstance(budget, (int, np.integer)) or isinstance(budget, bool) or budget < 1:
         raise ValueError(f"allocate: budget must be an integer >= 1, got {budget!r}")
     _check_concrete_scores(scores)
-    scores = jnp.asarray(scores)
-    return assignment_counts(assign(scores, int(budget), key), scores.shape[-1])
+    return _allocate_compiled(jnp.asarray(scores), int(budget), key)
+
+
+@functools.partial(jax.jit, static_argnames="budget")
+def _allocate_compiled(scores, budget, key):
+    return assignment_counts(assign(scores, budget, key), scores.shape[-1])

@@ -146,3 +146,19 @@ def test_members_by_rank_finds_the_rank_th_set_entry(n):
     found = np.asarray(jax.jit(jax.vmap(members_by_rank))(masks, ranks))
     for mask, rank, worker in zip(masks, ranks, found):
         np.testing.assert_array_equal(worker, np.flatnonzero(mask)[rank])
+
+
+@pytest.mark.parametrize("n,budget", [(129, 23), (300, 23), (459, 7), (200, 40)])
+def test_large_n_allocation_is_optimal_against_the_numpy_reference(n, budget):
+    """Above SMALL_WORKER_COUNT the solver selects candidates with top_k first."""
+    from ata_jax import numpy_reference
+
+    rng = np.random.default_rng(n + budget)
+    continuous = rng.uniform(1.0, 50.0, size=(30, n))
+    ties = rng.integers(1, 6, size=(30, n)).astype(float)  # many equal scores
+    for scores in (continuous.astype(np.float32), ties.astype(np.float32)):
+        ours = np.asarray(jax.jit(jax.vmap(lambda s: allocate(s, budget)))(scores))
+        reference = numpy_reference.allocate(scores.astype(np.float64), budget)
+        np.testing.assert_array_equal(ours.sum(1), budget)
+        np.testing.assert_allclose((ours * scores).max(1), (reference * scores).max(1),
+                                   rtol=1e-6)
