@@ -44,10 +44,15 @@ class SeedSummary(NamedTuple):
     round_time: jax.Array | None
 
 
-def seed_keys(master_seed: int, num_seeds: int) -> jax.Array:
-    """The keys of seeds 0..S−1: fold_in(key(master_seed), j)."""
+def seed_keys(master_seed: int, num_seeds: int, first_seed: int = 0) -> jax.Array:
+    """The keys of seeds first..first+S−1: fold_in(key(master_seed), j).
+
+    A block of seeds computed anywhere (another process, another host) is exactly that
+    block of a single run.
+    """
     master = jax.random.key(master_seed)
-    return jax.vmap(lambda j: jax.random.fold_in(master, j))(jnp.arange(num_seeds))
+    return jax.vmap(lambda j: jax.random.fold_in(master, j))(
+        jnp.arange(first_seed, first_seed + num_seeds))
 
 
 def optimal_proxy_loss(model: TimeModel, budget: int) -> jax.Array:
@@ -172,9 +177,13 @@ def simulate(model: TimeModel, policies: Sequence[str] = POLICY_NAMES, *, budget
              num_rounds: int = 1000, num_seeds: int = 16, seed: int = 0,
              alpha: float | None = None, eta: float | None = None, counting: str = "task",
              record_rounds: bool = False,
-             on_result: Callable[[str, PolicyResult], None] | None = None
-             ) -> dict[str, PolicyResult]:
+             on_result: Callable[[str, PolicyResult], None] | None = None,
+             first_seed: int = 0) -> dict[str, PolicyResult]:
     """Run each policy on the same seeds and the same task draws.
+
+    The seeds are first_seed..first_seed+num_seeds−1 of the master seed `seed`: processes
+    that take disjoint blocks (e.g. block jax.process_index() of jax.process_count()) produce
+    together exactly the results of one run over all the seeds.
 
     alpha and eta default to the model's true values (`model.alpha`, `model.eta`).
     Compilation is timed apart from the run (`compile_s`, `run_s`, with block_until_ready);
@@ -186,7 +195,7 @@ def simulate(model: TimeModel, policies: Sequence[str] = POLICY_NAMES, *, budget
         eta=jnp.float32(model.eta if eta is None else eta))
     devices = jax.local_device_count()
     padded = -(-num_seeds // devices) * devices  # whole shares per device; extras dropped
-    keys = seed_keys(seed, padded)
+    keys = seed_keys(seed, padded, first_seed)
     results = {}
     for name in policies:
         compiled, compile_s = compiled_simulation(

@@ -1,7 +1,7 @@
 """The benchmark: throughput against plain NumPy, compile time, memory, scaling, and a profile.
 
     python benchmarks/benchmark.py            # everything (about 6 minutes on 2 CPU cores)
-    python benchmarks/benchmark.py --quick    # a smoke run of every section
+    python benchmarks/benchmark.py --quick    # smaller sizes, about 2 minutes
     python benchmarks/benchmark.py --sections throughput,profile
 
 Throughput is seed-rounds per second on the `cifar` model (B = 23), JAX against
@@ -27,12 +27,12 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ata_jax import numpy_reference  # noqa: E402
-from ata_jax.allocation import assign  # noqa: E402, assignment_counts
-from ata_jax.allocators import Hyperparameters, ata_empirical
-from ata_jax.allocators.confidence import SampleStatistics, observe_busy_times
-from ata_jax.rounds import greedy_round_time, play_assignment
-from ata_jax.simulate import seed_keys, simulate_seeds
-from ata_jax.timemodels import cifar
+from ata_jax.allocation import assign, assignment_counts  # noqa: E402
+from ata_jax.allocators import Hyperparameters, ata_empirical  # noqa: E402
+from ata_jax.allocators.confidence import SampleStatistics, observe_busy_times  # noqa: E402
+from ata_jax.rounds import greedy_round_time, play_assignment  # noqa: E402
+from ata_jax.simulate import seed_keys, simulate_seeds  # noqa: E402
+from ata_jax.timemodels import cifar  # noqa: E402
 
 BUDGET = 23
 POLICIES = ("ata-empirical", "gta", "ata", "uta", "ofta")
@@ -66,29 +66,37 @@ def numpy_rate(model, policy, rounds, seeds):
     return seeds * rounds / (time.perf_counter() - start)
 
 
-def section_throughput(quick):
-    rounds = 100 if quick else 1000
+SIZES = {  # (worker counts, rounds, JAX seeds) of the throughput section
+    "full": ((51, 459), 1000, 1024),
+    "quick": ((51, 459), 100, 128),
+    "smoke": ((9,), 5, 8),  # exercises every code path in seconds (the test suite runs it)
+}
+
+
+def section_throughput(size):
+    worker_counts, rounds, jax_seeds = SIZES[size]
     print(f"\n## Throughput (seed-rounds/s), cifar model, B={BUDGET}, K={rounds} rounds")
     print(f"{'n':>4} {'policy':<14} {'JAX':>12} {'NumPy':>12} {'ratio':>7} {'compile s':>10}"
           f"   (JAX seeds, NumPy seeds)")
-    for n in (51, 459):
+    for n in worker_counts:
         model = cifar(n)
-        jax_seeds = 128 if quick else 1024
         numpy_seeds = min(jax_seeds, 1024 if n < 100 else 128)
-        for policy in POLICIES:
+        for policy in POLICIES if size != "smoke" else POLICIES[:2]:
             rate, compile_s = jax_rate(model, policy, rounds, jax_seeds)
             reference = numpy_rate(model, policy, rounds, numpy_seeds)
             print(f"{n:>4} {policy:<14} {rate:>12,.0f} {reference:>12,.0f} {rate / reference:>6.1f}x"
                   f" {compile_s:>10.1f}   ({jax_seeds}, {numpy_seeds})", flush=True)
 
 
-def section_memory(quick):
-    seeds, n = (512, 459) if quick else (4096, 459)
+def section_memory(size):
+    seeds, n, horizons = {"full": (4096, 459, (1_000, 10_000, 100_000)),
+                          "quick": (512, 459, (1_000, 10_000, 100_000)),
+                          "smoke": (8, 9, (10, 100))}[size]
     print(f"\n## Memory of the compiled program, S={seeds}, n={n} (XLA buffer assignment)")
     print(f"{'policy':<14} {'K':>8} {'arguments MB':>13} {'outputs MB':>11} {'temporaries MB':>15}")
     model = cifar(n)
-    for policy in ("ata-empirical", "gta"):
-        for rounds in (1_000, 10_000, 100_000):
+    for policy in ("ata-empirical", "gta") if size != "smoke" else ("gta",):
+        for rounds in horizons:
             compiled, _ = compile_simulation(model, policy, rounds, seeds)
             stats = compiled.memory_analysis()
             print(f"{policy:<14} {rounds:>8,} {stats.argument_size_in_bytes / 1e6:>13.2f}"
@@ -96,12 +104,15 @@ def section_memory(quick):
                   f" {stats.temp_size_in_bytes / 1e6:>15.2f}", flush=True)
 
 
-def section_scaling(quick):
+def section_scaling(size):
     print("\n## Scaling: microseconds per seed-round (ATA-Empirical, cifar model)")
-    base = dict(n=51, seeds=256, rounds=200) if quick else dict(n=51, seeds=512, rounds=400)
+    base = {"full": dict(n=51, seeds=512, rounds=400), "quick": dict(n=51, seeds=256, rounds=200),
+            "smoke": dict(n=5, seeds=4, rounds=5)}[size]
     variations = [("K", "rounds", (base["rounds"], base["rounds"] * 10)),
                   ("S", "seeds", (base["seeds"], base["seeds"] * 10)),
                   ("n", "n", (base["n"], base["n"] * 10 - 1))]
+    if size == "smoke":
+        variations = [(label, field, values[1:]) for label, field, values in variations]
     print(f"{'varied':<7} {'n':>5} {'S':>6} {'K':>6} {'us/seed-round':>14}")
     for label, field, values in variations:
         for value in values:
@@ -122,12 +133,13 @@ def time_per_seed(function, *arguments, seeds, repeats=10):
     return (time.perf_counter() - start) / repeats / seeds * 1e6
 
 
-def section_profile(quick):
-    seeds = 256 if quick else 1024
-    print(f"\n## Where a round's time goes: microseconds per seed, {seeds} seeds batched")
+def section_profile(size):
+    seeds = {"full": 1024, "quick": 256, "smoke": 8}[size]
+    print(f"\n## Where a round's time goes: microseconds per seed, {seeds} seeds batched "
+          "on one device")
     print(f"{'n':>4} {'part':<46} {'us/seed':>8}")
     keys = seed_keys(0, seeds)
-    for n in (51, 459):
+    for n in SIZES[size][0]:
         model = cifar(n)
         mean = jax.random.uniform(jax.random.key(1), (seeds, n)) * model.mean[-1]
         count = jnp.floor(jax.random.uniform(jax.random.key(2), (seeds, n)) * 200.0)
@@ -164,15 +176,17 @@ SECTIONS = {"throughput": section_throughput, "memory": section_memory,
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes, a smoke run")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes (about 2 minutes)")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks every path")
     parser.add_argument("--sections", default=",".join(SECTIONS),
                         help=f"comma list of {', '.join(SECTIONS)}")
     arguments = parser.parse_args()
     print(f"machine: {platform.machine()} {platform.processor() or ''}, "
           f"{jax.devices()[0].device_kind} x{len(jax.devices())}, jax {jax.__version__}, "
           f"numpy {np.__version__}")
+    size = "smoke" if arguments.smoke else "quick" if arguments.quick else "full"
     for name in arguments.sections.split(","):
-        SECTIONS[name](arguments.quick)
+        SECTIONS[name](size)
 
 
 if __name__ == "__main__":

@@ -57,3 +57,17 @@ def test_seeds_sharded_over_four_devices_give_identical_results():
         expected = [result.runtime, result.worker_time, result.regret, result.round_time_mean]
         for got, want in zip(sharded["results"][name], expected):
             np.testing.assert_array_equal(np.asarray(got, dtype=float), want, err_msg=name)
+
+
+def test_blocks_of_seeds_combine_into_the_single_run():
+    """What each process of a multi-host run computes: its own block of seeds."""
+    model = sqrt(8)
+    whole = simulate(model, ("ata-empirical", "gta"), budget=4, num_rounds=30, num_seeds=6,
+                     seed=2)
+    first = simulate(model, ("ata-empirical", "gta"), budget=4, num_rounds=30, num_seeds=2,
+                     seed=2)
+    second = simulate(model, ("ata-empirical", "gta"), budget=4, num_rounds=30, num_seeds=4,
+                      seed=2, first_seed=2)
+    for name in ("ata-empirical", "gta"):
+        np.testing.assert_array_equal(
+            np.concatenate([first[name].runtime, second[name].runtime]), whole[name].runtime)
