@@ -142,7 +142,7 @@ def section_profile(size):
     for n in SIZES[size][0]:
         model = cifar(n)
         mean = jax.random.uniform(jax.random.key(1), (seeds, n)) * model.mean[-1]
-        count = jnp.floor(jax.random.uniform(jax.random.key(2), (seeds, n)) * 200.0)
+        count = 1.0 + jnp.floor(jax.random.uniform(jax.random.key(2), (seeds, n)) * 200.0)
         statistics = SampleStatistics(mean, count)
         positive = jax.vmap(lambda s: ata_empirical.lcb(s, 50, 0.1))(statistics)
         zeros = jnp.where(count < 100, 0.0, positive)
