@@ -59,8 +59,18 @@ def seed_int(text: str) -> int:
     return value
 
 
+def discount_value(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text}")
+    return value
+
+
 def policy_list(text: str) -> list[str]:
-    from ata_jax.allocators import POLICY_NAMES
+    from ata_jax.allocators import ALL_POLICY_NAMES as POLICY_NAMES
 
     names = [name.strip() for name in text.split(",")]
     if not text.strip() or any(not name for name in names):
@@ -76,8 +86,8 @@ def policy_list(text: str) -> list[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ata_jax.allocators import POLICY_NAMES
-    from ata_jax.timemodels import PRESETS
+    from ata_jax.allocators import ALL_POLICY_NAMES, POLICY_NAMES
+    from ata_jax.timemodels import PRESETS, SCHEDULED_PRESETS
 
     parser = OneLineParser(prog="ata-jax", description="Vectorised simulator of adaptive task "
                            "allocation (ATA) for distributed machine learning.")
@@ -88,8 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run allocators on a worker-time model over many seeds (vmapped) and "
                     "report runtime, total worker time and proxy regret.")
     simulate.add_argument("--time-model", default="cifar", metavar="NAME",
-                          help=f"a preset ({', '.join(PRESETS)}) or a JSON/TOML model file "
-                               "(default: cifar)")
+                          help=f"a preset ({', '.join([*PRESETS, *SCHEDULED_PRESETS])}) or a "
+                               "JSON/TOML model file (default: cifar)")
     simulate.add_argument("--workers", type=positive_int, default=None, metavar="N",
                           help="number of workers n for a preset (default: 51)")
     simulate.add_argument("--budget", type=positive_int, default=23, metavar="B",
@@ -99,12 +109,14 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--seeds", type=positive_int, default=16, metavar="S",
                           help="independent seeds, run in parallel (default: 16)")
     simulate.add_argument("--policies", type=policy_list, default=list(POLICY_NAMES),
-                          metavar="LIST", help=f"comma list of {', '.join(POLICY_NAMES)} "
-                                               "(default: all five)")
+                          metavar="LIST", help=f"comma list of {', '.join(ALL_POLICY_NAMES)} "
+                                               "(default: the paper's five)")
     simulate.add_argument("--alpha", type=positive_float, default=None, metavar="A",
                           help="ATA's alpha (default: the model's true value)")
     simulate.add_argument("--eta", type=positive_float, default=None, metavar="E",
                           help="ATA-Empirical's eta (default: the model's true value)")
+    simulate.add_argument("--discount", type=discount_value, default=0.998, metavar="G",
+                          help="γ of the -discounted allocators (default: 0.998)")
     simulate.add_argument("--counting", choices=("task", "round"), default="task",
                           help="ATA's samples: one per task (default) or one per round")
     simulate.add_argument("--seed", type=seed_int, default=0, metavar="INT",
@@ -157,13 +169,18 @@ def format_table(config: dict, policies: dict) -> str:
              f"eta={config['eta']:.6g}",
              f"{'policy':<15}{'round time':>12}{'± std':>10}{'worker time':>14}{'± std':>10}"
              f"{'regret (total)':>16}{'± std':>11}   (per-round means over seeds)"]
+    if config.get("scheduled"):
+        lines[1] += "   2nd-half round time"
     for name, row in policies.items():
         per_round = lambda key: None if row[key] is None else row[key] / rounds
-        lines.append(f"{name:<15}{format_number(per_round('runtime')):>12}"
+        line = f"{name:<15}" if len(name) <= 15 else f"{name}\n{'':<15}"  # long names wrap
+        lines.append(f"{line}{format_number(per_round('runtime')):>12}"
                      f"{format_number(per_round('runtime_std')):>10}"
                      f"{format_number(per_round('worker_time')):>14}"
                      f"{format_number(per_round('worker_time_std')):>10}"
-                     f"{format_number(row['regret']):>16}{format_number(row['regret_std']):>11}")
+                     f"{format_number(row['regret']):>16}{format_number(row['regret_std']):>11}"
+                     + (f"   {format_number(row['runtime_second_half'] / (rounds - rounds // 2))}"
+                        if config.get("scheduled") else ""))
     return "\n".join(lines)
 
 
@@ -174,13 +191,13 @@ def run_simulate(arguments: argparse.Namespace) -> int:
 
     check_output_path(arguments.out)
     try:
-        model = resolve_time_model(arguments.time_model, arguments.workers)
+        model = resolve_time_model(arguments.time_model, arguments.workers, arguments.rounds)
     except ModelError as error:
         raise UsageError(f"ata-jax simulate: {error}") from None
     alpha = model.alpha if arguments.alpha is None else arguments.alpha
     eta = model.eta if arguments.eta is None else arguments.eta
     for name, flag, value in (("ata", "--alpha", alpha), ("ata-empirical", "--eta", eta)):
-        if name in arguments.policies and not math.isfinite(value):
+        if {name, f"{name}-discounted"} & set(arguments.policies) and not math.isfinite(value):
             raise UsageError(f"ata-jax simulate: the model's true {flag[2:]} is infinite (a "
                              f"heavy-tailed, untruncated lognormal worker): pass {flag}")
     config = {
@@ -189,6 +206,7 @@ def run_simulate(arguments: argparse.Namespace) -> int:
         "alpha": alpha, "eta": eta, "alpha_is_true_value": arguments.alpha is None,
         "eta_is_true_value": arguments.eta is None, "true_alpha": _finite_or_none(model.alpha),
         "true_eta": _finite_or_none(model.eta), "counting": arguments.counting,
+        "discount": arguments.discount, "scheduled": model.schedule is not None,
         "seed": arguments.seed, "per_round": arguments.per_round,
     }
     document = {"config": config, "policies": {},
@@ -208,6 +226,7 @@ def run_simulate(arguments: argparse.Namespace) -> int:
     try:
         simulate(model, arguments.policies, budget=arguments.budget, num_rounds=arguments.rounds,
                  num_seeds=arguments.seeds, seed=arguments.seed, alpha=alpha, eta=eta,
+                 discount=arguments.discount,
                  counting=arguments.counting, record_rounds=arguments.per_round, on_result=save)
     except KeyboardInterrupt:
         finished = ", ".join(document["policies"]) or "none"

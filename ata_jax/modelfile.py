@@ -15,22 +15,35 @@ A model file lists worker groups in order; `count` repeats a description (defaul
     scale = 3.0
 
 The same in JSON: {"workers": [{"family": "exponential", "shift": 10, "mean": 5, "count": 8},
-{"family": "gamma", "shape": 2, "scale": 3}]}. The fields of each family are listed in
+{"family": "gamma", "shape": 2, "scale": 3}]}. An optional `schedule` table makes the times
+non-stationary (fields of `ata_jax.schedules`: change_round, change_factor, drift, period,
+amplitude, phase, straggle_probability, straggle_factor; per-worker fields take one number
+or a list of n):
+
+    [schedule]
+    change_round = 500          # from round 500 on, multiply worker times by change_factor
+    change_factor = 3.0
+    straggle_probability = 0.05 # each round, a worker slows by straggle_factor w.p. 0.05
+    straggle_factor = 4.0 The fields of each family are listed in
 `ata_jax.timemodels` (FAMILY_FIELDS); unknown fields, missing fields and values out of range
 are errors that name the file and the worker.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import tomllib
 
-from ata_jax.timemodels import PRESETS, ModelError, TimeModel, from_workers
+from ata_jax.schedules import ScheduleError, make_schedule
+from ata_jax.timemodels import (PRESETS, SCHEDULED_PRESETS, ModelError, TimeModel,
+                                from_workers)
 
 
-def load_model_file(path: str) -> TimeModel:
-    """Parse and validate a JSON (.json) or TOML (.toml) model file."""
+def load_model_file(path: str, num_rounds: int | None = None) -> TimeModel:
+    """Parse and validate a JSON (.json) or TOML (.toml) model file (num_rounds, if given,
+    lets the schedule check that drifting times stay positive)."""
     try:
         with open(path, "rb") as handle:
             raw = handle.read()
@@ -44,10 +57,11 @@ def load_model_file(path: str) -> TimeModel:
     except (ValueError, UnicodeDecodeError) as error:
         kind = "TOML" if path.endswith(".toml") else "JSON"
         raise ModelError(f"{path}: not valid {kind}: {error}") from None
-    if not isinstance(document, dict) or set(document) != {"workers"}:
+    if not isinstance(document, dict) or "workers" not in document or not set(document) <= {
+            "workers", "schedule"}:
         found = sorted(document) if isinstance(document, dict) else type(document).__name__
-        raise ModelError(f"{path}: a model file holds exactly one key, 'workers' (a list of "
-                         f"worker descriptions); found {found}")
+        raise ModelError(f"{path}: a model file holds 'workers' (a list of worker "
+                         f"descriptions) and optionally 'schedule'; found {found}")
     workers = document["workers"]
     if not isinstance(workers, list) or not workers:
         raise ModelError(f"{path}: 'workers' must be a non-empty list of worker descriptions")
@@ -55,22 +69,37 @@ def load_model_file(path: str) -> TimeModel:
         if not isinstance(worker, dict):
             raise ModelError(f"{path}: workers[{index}] must be a table/object, "
                              f"got {type(worker).__name__}")
-    return from_workers(workers, where=path)
+    model = from_workers(workers, where=path)
+    if "schedule" in document:
+        if not isinstance(document["schedule"], dict):
+            raise ModelError(f"{path}: 'schedule' must be a table/object")
+        try:
+            schedule = make_schedule(model.size, f"{path}: schedule", num_rounds,
+                                     **document["schedule"])
+        except ScheduleError as error:
+            raise ModelError(str(error)) from None
+        model = dataclasses.replace(model, schedule=schedule)
+    return model
 
 
-def resolve_time_model(name: str, num_workers: int | None, default_workers: int = 51
-                       ) -> TimeModel:
+def resolve_time_model(name: str, num_workers: int | None, num_rounds: int = 1000,
+                       default_workers: int = 51) -> TimeModel:
     """A preset by name (with `num_workers`, default 51) or a model file by path.
+
+    Scheduled presets (`cifar-swap`) place their change by the number of rounds.
 
     A model file fixes its own number of workers; an explicit `num_workers` that differs
     is an error rather than a silent override.
     """
+    workers = default_workers if num_workers is None else num_workers
     if name in PRESETS:
-        return PRESETS[name](default_workers if num_workers is None else num_workers)
+        return PRESETS[name](workers)
+    if name in SCHEDULED_PRESETS:
+        return SCHEDULED_PRESETS[name](workers, num_rounds)
     if not os.path.exists(name):
         raise ModelError(f"unknown time model {name!r}: not a preset "
-                         f"({', '.join(PRESETS)}) and no such model file")
-    model = load_model_file(name)
+                         f"({', '.join([*PRESETS, *SCHEDULED_PRESETS])}) and no such model file")
+    model = load_model_file(name, num_rounds)
     if num_workers is not None and num_workers != model.size:
         raise ModelError(f"{name}: the model file defines {model.size} workers but "
                          f"--workers {num_workers} was given")

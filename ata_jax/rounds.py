@@ -27,15 +27,17 @@ class RoundResult(NamedTuple):
 
 
 def play_assignment(model: TimeModel, task_key: jax.Array, assignment: Assignment,
-                    budget: int) -> RoundResult:
+                    budget: int, round_number: jax.Array | None = None) -> RoundResult:
     """Run the round's B tasks: O(B) draws and one scatter into n workers."""
-    times = task_times(model, task_key, assignment.worker, assignment.slot, budget)
+    times = task_times(model, task_key, assignment.worker, assignment.slot, budget,
+                       round_number)
     busy_time = jnp.zeros(model.size, times.dtype).at[assignment.worker].add(times)
     return RoundResult(busy_time=busy_time, round_time=jnp.max(busy_time),
                        worker_time=jnp.sum(times))
 
 
-def greedy_round_time(model: TimeModel, task_key: jax.Array, budget: int) -> jax.Array:
+def greedy_round_time(model: TimeModel, task_key: jax.Array, budget: int,
+                      round_number: jax.Array | None = None) -> jax.Array:
     """The B-th completion time when every worker works back to back from time 0.
 
     Only the m = min(B, n) workers whose first task ends earliest can finish one of the B
@@ -47,7 +49,7 @@ def greedy_round_time(model: TimeModel, task_key: jax.Array, budget: int) -> jax
     """
     n = model.size
     workers = jnp.arange(n, dtype=jnp.int32)
-    first = task_times(model, task_key, workers, jnp.zeros(n, jnp.int32), budget)
+    first = task_times(model, task_key, workers, jnp.zeros(n, jnp.int32), budget, round_number)
     negative_first, candidates = lax.top_k(-first, min(budget, n))
     pending = -negative_first            # next completion time of each candidate
     completed = jnp.zeros_like(candidates)
@@ -60,5 +62,5 @@ def greedy_round_time(model: TimeModel, task_key: jax.Array, budget: int) -> jax
         completed = completed.at[earliest].add(1)
         slot = jnp.minimum(completed[earliest], budget - 1)
         pending = pending.at[earliest].add(
-            task_times(model, task_key, candidates[earliest], slot, budget))
+            task_times(model, task_key, candidates[earliest], slot, budget, round_number))
     return completion

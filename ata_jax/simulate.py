@@ -27,20 +27,22 @@ from jax.sharding import PartitionSpec as P
 from ata_jax.allocation import assign, assignment_proxy_loss
 from ata_jax.allocators import POLICY_NAMES, Hyperparameters, Policy, make_policy
 from ata_jax.summation import compensated_add, compensated_value, compensated_zeros
-from ata_jax.timemodels import TimeModel
+from ata_jax.timemodels import TimeModel, current_means
 
 
 class SeedSummary(NamedTuple):
     """Totals over K rounds for one seed (time units).
 
-    runtime: Σ_k round time. worker_time: Σ_k Σ_i T_ik. regret: Σ_k ℓ(a_k, μ) − ℓ(a*_ℓ, μ)
-    (NaN for a policy without an allocation). round_time: float[K] per-round times, or None
-    unless recorded.
+    runtime: Σ_k round time. worker_time: Σ_k Σ_i T_ik. regret: Σ_k ℓ(a_k, μ_k) − ℓ(a*_k, μ_k)
+    with μ_k the means of round k (NaN for a policy without an allocation).
+    runtime_second_half: Σ of the round times of rounds k > K/2 (after a mid-run change).
+    round_time: float[K] per-round times, or None unless recorded.
     """
 
     runtime: jax.Array
     worker_time: jax.Array
     regret: jax.Array
+    runtime_second_half: jax.Array
     round_time: jax.Array | None
 
 
@@ -55,9 +57,9 @@ def seed_keys(master_seed: int, num_seeds: int, first_seed: int = 0) -> jax.Arra
         jnp.arange(first_seed, first_seed + num_seeds))
 
 
-def optimal_proxy_loss(model: TimeModel, budget: int) -> jax.Array:
-    """ℓ(a*_ℓ, μ) = min_a max_i a_i·μ_i."""
-    mean = jnp.asarray(model.mean, jnp.float32)
+def optimal_proxy_loss(model: TimeModel, budget: int, round_number=1) -> jax.Array:
+    """ℓ(a*, μ_k) = min_a max_i a_i·μ_k,i for the means of round k."""
+    mean = current_means(model, round_number)
     return assignment_proxy_loss(assign(mean, budget), mean)
 
 
@@ -65,27 +67,32 @@ def run_seed(policy: Policy, model: TimeModel, hyperparameters: Hyperparameters,
              key: jax.Array, *, budget: int, num_rounds: int,
              record_rounds: bool = False) -> SeedSummary:
     """One seed: K rounds of `policy` on `model`, totals reduced inside the scan."""
-    best_loss = optimal_proxy_loss(model, budget)
+    stationary = model.schedule is None
+    best_loss = optimal_proxy_loss(model, budget) if stationary else None
+    half = num_rounds // 2
 
     def one_round(carry, _):
-        round_number, state, runtime, worker_time, regret = carry
+        round_number, state, runtime, worker_time, regret, second_half = carry
         round_key = jax.random.fold_in(key, round_number)
         state, outcome = policy.play_round(state, round_number,
                                            jax.random.fold_in(round_key, 0),
                                            jax.random.fold_in(round_key, 1), model)
+        best = best_loss if stationary else optimal_proxy_loss(model, budget, round_number)
+        late_time = jnp.where(round_number > half, outcome.round_time, 0.0)
         carry = (round_number + 1, state,
                  compensated_add(runtime, outcome.round_time),
                  compensated_add(worker_time, outcome.worker_time),
-                 compensated_add(regret, outcome.proxy_loss - best_loss))
+                 compensated_add(regret, outcome.proxy_loss - best),
+                 compensated_add(second_half, late_time))
         return carry, (outcome.round_time if record_rounds else None)
 
     initial = (jnp.int32(1), policy.init(model, hyperparameters), compensated_zeros(),
-               compensated_zeros(), compensated_zeros())
+               compensated_zeros(), compensated_zeros(), compensated_zeros())
     # the round number is carried, not scanned over: no K-long array unless rounds are recorded
-    (_, _, runtime, worker_time, regret), round_time = lax.scan(
+    (_, _, runtime, worker_time, regret, second_half), round_time = lax.scan(
         one_round, initial, None, length=num_rounds)
     return SeedSummary(compensated_value(runtime), compensated_value(worker_time),
-                       compensated_value(regret), round_time)
+                       compensated_value(regret), compensated_value(second_half), round_time)
 
 
 TRACE_COUNTS: collections.Counter = collections.Counter()
@@ -156,6 +163,7 @@ class PolicyResult:
     round_time_mean: np.ndarray | None
     compile_s: float
     run_s: float
+    runtime_second_half: np.ndarray | None = None
 
     def summary(self) -> dict:
         """Means and standard deviations over seeds; regret None where undefined (GTA)."""
@@ -166,8 +174,9 @@ class PolicyResult:
             return float(values.mean()), std
 
         out = {}
-        for name in ("runtime", "worker_time", "regret"):
-            out[name], out[f"{name}_std"] = stats(getattr(self, name))
+        for name in ("runtime", "worker_time", "regret", "runtime_second_half"):
+            if getattr(self, name) is not None:
+                out[name], out[f"{name}_std"] = stats(getattr(self, name))
         if self.round_time_mean is not None:
             out["round_time"] = self.round_time_mean.tolist()
         return out
@@ -175,7 +184,8 @@ class PolicyResult:
 
 def simulate(model: TimeModel, policies: Sequence[str] = POLICY_NAMES, *, budget: int = 23,
              num_rounds: int = 1000, num_seeds: int = 16, seed: int = 0,
-             alpha: float | None = None, eta: float | None = None, counting: str = "task",
+             alpha: float | None = None, eta: float | None = None, discount: float = 0.99,
+             counting: str = "task",
              record_rounds: bool = False,
              on_result: Callable[[str, PolicyResult], None] | None = None,
              first_seed: int = 0) -> dict[str, PolicyResult]:
@@ -185,14 +195,16 @@ def simulate(model: TimeModel, policies: Sequence[str] = POLICY_NAMES, *, budget
     that take disjoint blocks (e.g. block jax.process_index() of jax.process_count()) produce
     together exactly the results of one run over all the seeds.
 
-    alpha and eta default to the model's true values (`model.alpha`, `model.eta`).
+    alpha and eta default to the model's true values (`model.alpha`, `model.eta`);
+    discount is γ of the discounted variants.
     Compilation is timed apart from the run (`compile_s`, `run_s`, with block_until_ready);
     a later call with the same shapes and static settings reuses the compiled program.
     `on_result(name, result)` is called as each policy finishes (e.g. to save it at once).
     """
     hyperparameters = Hyperparameters(
         alpha=jnp.float32(model.alpha if alpha is None else alpha),
-        eta=jnp.float32(model.eta if eta is None else eta))
+        eta=jnp.float32(model.eta if eta is None else eta),
+        discount=jnp.float32(discount))
     devices = jax.local_device_count()
     padded = -(-num_seeds // devices) * devices  # whole shares per device; extras dropped
     keys = seed_keys(seed, padded, first_seed)
@@ -211,7 +223,8 @@ def simulate(model: TimeModel, policies: Sequence[str] = POLICY_NAMES, *, budget
             runtime=np.asarray(summary.runtime, np.float64),
             worker_time=np.asarray(summary.worker_time, np.float64),
             regret=np.asarray(summary.regret, np.float64),
-            round_time_mean=round_time, compile_s=compile_s, run_s=run_s)
+            round_time_mean=round_time, compile_s=compile_s, run_s=run_s,
+            runtime_second_half=np.asarray(summary.runtime_second_half, np.float64))
         if on_result is not None:
             on_result(name, results[name])
     return results

@@ -39,6 +39,7 @@ from jax.extend.random import threefry_2x32
 from jax.scipy.special import ndtr, ndtri
 
 from ata_jax import psi1
+from ata_jax.schedules import make_schedule, mean_multiplier, multiplier
 
 FAMILIES: tuple[str, ...] = ("constant", "exponential", "uniform", "half-normal", "lognormal",
                              "gamma")
@@ -63,7 +64,8 @@ NUM_PARAMS = 4
 
 
 @functools.partial(jax.tree_util.register_dataclass,
-                   data_fields=["family", "params", "mean", "psi1"], meta_fields=["families"])
+                   data_fields=["family", "params", "mean", "psi1", "schedule"],
+                   meta_fields=["families"])
 @dataclasses.dataclass(frozen=True)
 class TimeModel:
     """Per-worker task-time distributions.
@@ -74,6 +76,8 @@ class TimeModel:
       mean: float[n], exact mean task time μ_i (time units).
       psi1: float[n], exact ψ1 norm α_i = ‖X_i − μ_i‖_ψ1 (time units; inf if heavy-tailed).
       families: static tuple of the family ids present.
+      schedule: a `schedules.Schedule` of per-round multipliers, or None (stationary). The
+        means and ψ1 norms above are those of the stationary base model.
     """
 
     family: Any
@@ -81,6 +85,7 @@ class TimeModel:
     mean: Any
     psi1: Any
     families: tuple[int, ...]
+    schedule: Any = None
 
     @property
     def size(self) -> int:
@@ -246,11 +251,24 @@ def heterogeneous(num_workers: int) -> TimeModel:
     return make_model(family, rows)
 
 
+def cifar_swap(num_workers: int, num_rounds: int) -> TimeModel:
+    """`cifar` whose worker means reverse their order for the rounds k > K/2: worker i then
+    runs like worker n+1−i (every time scaled by (n+1−i)/i, exact for this scale family)."""
+    index = np.arange(1, num_workers + 1, dtype=np.float64)
+    schedule = make_schedule(num_workers, "cifar-swap", change_round=num_rounds // 2 + 1,
+                             change_factor=list((num_workers + 1 - index) / index))
+    return dataclasses.replace(cifar(num_workers), schedule=schedule)
+
+
 PRESETS: dict[str, Callable[[int], TimeModel]] = {
     "cifar": cifar,
     "sqrt": sqrt,
     "heterogeneous": heterogeneous,
 }
+SCHEDULED_PRESETS: dict[str, Callable[[int, int], TimeModel]] = {
+    "cifar-swap": cifar_swap,
+}
+"""Presets whose schedule depends on the number of rounds K as well as on n."""
 
 
 # ----------------------------------------------------------------------------- sampling
@@ -282,8 +300,16 @@ def _uniform_from_bits(bits: jax.Array) -> jax.Array:
     return lax.bitcast_convert_type(mantissa, jnp.float32) - 1.0
 
 
+def current_means(model: TimeModel, round_number: jax.Array) -> jax.Array:
+    """float32[n]: the mean task times in round k (the base means unless scheduled)."""
+    mean = jnp.asarray(model.mean, jnp.float32)
+    if model.schedule is None:
+        return mean
+    return mean * mean_multiplier(model.schedule, round_number, jnp.arange(model.size))
+
+
 def task_times(model: TimeModel, key: jax.Array, worker: jax.Array, slot: jax.Array,
-               num_slots: int) -> jax.Array:
+               num_slots: int, round_number: jax.Array | None = None) -> jax.Array:
     """Time of task `slot` (0-based) of `worker` in the round whose task key is `key`.
 
     Each task is one Threefry-2x32 block keyed by the round's key on the counter
@@ -296,6 +322,7 @@ def task_times(model: TimeModel, key: jax.Array, worker: jax.Array, slot: jax.Ar
       worker: int32[...], worker indices in [0, n).
       slot: int32[...], task slots in [0, num_slots), same shape as `worker`.
       num_slots: static bound on slots (the budget B); fixes the (worker, slot) → draw map.
+      round_number: the round k (from 1); needed when the model has a schedule.
     Returns:
       float32[...] task times (time units), one per (worker, slot) pair.
     """
@@ -316,4 +343,13 @@ def task_times(model: TimeModel, key: jax.Array, worker: jax.Array, slot: jax.Ar
         result = times[0]
     else:
         result = jnp.select([family == f for f in model.families], times)
+    if model.schedule is not None:
+        if round_number is None:
+            raise ValueError("task_times: a scheduled (non-stationary) model needs round_number")
+        # one straggler draw per (round, worker): counters above every task's counter
+        straggle_counter = (model.size * num_slots + worker).astype(jnp.uint32)
+        straggle_bits = threefry_2x32(key_words, jnp.concatenate(
+            [straggle_counter, jnp.zeros_like(straggle_counter)]))[:counter.size]
+        result = result * multiplier(model.schedule, round_number, worker,
+                                     _uniform_from_bits(straggle_bits))
     return result.reshape(shape)

@@ -197,7 +197,7 @@ def test_model_files_in_json_and_toml(tmp_path):
 @pytest.mark.parametrize("content,message", [
     ("{", "not valid JSON"),
     ('{"workers": []}', "non-empty list"),
-    ('{"worker": []}', "exactly one key"),
+    ('{"worker": []}', "holds 'workers'"),
     ('{"workers": [3]}', r"workers\[0\] must be a table"),
     ('{"workers": [{"family": "exponential", "mean": -1}]}', r"workers\[0\].*mean must be > 0"),
 ])

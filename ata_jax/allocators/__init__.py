@@ -8,10 +8,15 @@ from ata_jax.allocators import ata, ata_empirical, gta, ofta, uta
 from ata_jax.allocators.base import Allocator, Hyperparameters, Policy, RoundOutcome, as_policy
 
 POLICY_NAMES: tuple[str, ...] = ("ata", "ata-empirical", "gta", "uta", "ofta")
+"""The paper's five allocators (the default set)."""
 _LEARNERS: dict[str, Callable[..., Policy]] = {"ata": ata.policy,
                                                "ata-empirical": ata_empirical.policy}
 _FIXED: dict[str, Callable[[int], Policy]] = {"gta": gta.policy, "uta": uta.policy,
-                                              "ofta": ofta.policy}
+                                              "ofta": ofta.policy,
+                                              "ofta-moving": ofta.moving_policy}
+ALL_POLICY_NAMES: tuple[str, ...] = POLICY_NAMES + (
+    "ata-discounted", "ata-empirical-discounted", "ofta-moving")
+"""Every valid policy name: the five, the discounted learners and the moving oracle."""
 
 
 def make_policy(name: str, budget: int, counting: str = "task") -> Policy:
@@ -21,10 +26,12 @@ def make_policy(name: str, budget: int, counting: str = "task") -> Policy:
     """
     if name in _LEARNERS:
         return _LEARNERS[name](budget, counting)
+    if name.endswith("-discounted") and name[:-len("-discounted")] in _LEARNERS:
+        return _LEARNERS[name[:-len("-discounted")]](budget, counting, discounted=True)
     if name in _FIXED:
         return _FIXED[name](budget)
-    raise ValueError(f"unknown policy {name!r}; valid policies: {', '.join(POLICY_NAMES)}")
+    raise ValueError(f"unknown policy {name!r}; valid policies: {', '.join(ALL_POLICY_NAMES)}")
 
 
 __all__ = ["Allocator", "Hyperparameters", "Policy", "RoundOutcome", "as_policy",
-           "make_policy", "POLICY_NAMES"]
+           "make_policy", "POLICY_NAMES", "ALL_POLICY_NAMES"]

@@ -17,5 +17,7 @@ def lcb(statistics: SampleStatistics, round_number: jax.Array, alpha: jax.Array)
     return jnp.where(statistics.count > 0, bound, 0.0)
 
 
-def policy(budget: int, counting: str = "task") -> Policy:
-    return as_policy(lower_confidence_allocator(budget, counting, lcb, "alpha"), budget)
+def policy(budget: int, counting: str = "task", discounted: bool = False) -> Policy:
+    """The policy; `discounted` makes the variant that discounts old samples by γ."""
+    return as_policy(lower_confidence_allocator(budget, counting, lcb, "alpha", discounted),
+                     budget)

@@ -20,7 +20,7 @@ import jax.numpy as jnp
 
 from ata_jax.allocation import Assignment, assignment_proxy_loss
 from ata_jax.rounds import play_assignment
-from ata_jax.timemodels import TimeModel
+from ata_jax.timemodels import TimeModel, current_means
 
 State = Any
 
@@ -30,10 +30,12 @@ class Hyperparameters(NamedTuple):
 
     alpha: ATA's α ≥ max_i ‖X_i − μ_i‖_ψ1 (time units).
     eta: ATA-Empirical's η ≥ max_i α_i/μ_i (dimensionless).
+    discount: γ in (0, 1] of the discounted variants (1: no discounting).
     """
 
     alpha: jax.Array
     eta: jax.Array
+    discount: jax.Array = 1.0
 
 
 class RoundOutcome(NamedTuple):
@@ -72,9 +74,9 @@ def as_policy(allocator: Allocator, budget: int) -> Policy:
 
     def play_round(state, round_number, task_key, policy_key, model):
         assignment = allocator.choose(state, round_number, policy_key)
-        result = play_assignment(model, task_key, assignment, budget)
+        result = play_assignment(model, task_key, assignment, budget, round_number)
         state = allocator.observe(state, assignment, result.busy_time)
-        loss = assignment_proxy_loss(assignment, jnp.asarray(model.mean, result.round_time.dtype))
+        loss = assignment_proxy_loss(assignment, current_means(model, round_number))
         return state, RoundOutcome(result.round_time, result.worker_time, loss)
 
     return Policy(init=allocator.init, play_round=play_round, allocates=True)

@@ -30,8 +30,15 @@ def empty_statistics(num_workers: int, dtype=jnp.float32) -> SampleStatistics:
 
 
 def observe_busy_times(statistics: SampleStatistics, tasks_per_worker: jax.Array,
-                       busy_time: jax.Array, counting: str) -> SampleStatistics:
-    """Fold in a round's busy times T_i [n] of workers that ran tasks_per_worker a_i [n]."""
+                       busy_time: jax.Array, counting: str,
+                       discount: jax.Array | None = None) -> SampleStatistics:
+    """Fold in a round's busy times T_i [n] of workers that ran tasks_per_worker a_i [n].
+
+    With a discount γ < 1 every worker's earlier samples weigh γ less each round (idle
+    workers' counts decay too, so their bounds widen and they are tried again).
+    """
+    if discount is not None:
+        statistics = statistics._replace(count=statistics.count * discount)
     tasks = tasks_per_worker.astype(statistics.mean.dtype)
     loaded = tasks > 0
     if counting == "task":
@@ -46,6 +53,15 @@ def observe_busy_times(statistics: SampleStatistics, tasks_per_worker: jax.Array
     return SampleStatistics(mean=mean, count=count)
 
 
+def effective_rounds(round_number: jax.Array, discount: jax.Array | None) -> jax.Array:
+    """k, or with a discount γ < 1 the discounted number of rounds Σ_{s<k} γ^s."""
+    k = jnp.asarray(round_number, jnp.float32)
+    if discount is None:
+        return k
+    return jnp.where(discount < 1.0, (1.0 - discount**k) / (1.0 - jnp.minimum(discount, 0.999999)),
+                     k)
+
+
 def confidence_width(count: jax.Array, round_number: jax.Array) -> jax.Array:
     """w_i = √(ln(2k²)/K_i) + ln(2k²)/K_i for K_i ≥ 1, +inf for K_i = 0 (spec §2)."""
     k = jnp.asarray(round_number, count.dtype)
@@ -55,33 +71,40 @@ def confidence_width(count: jax.Array, round_number: jax.Array) -> jax.Array:
 
 
 class LearnerState(NamedTuple):
-    """State of a lower-confidence-bound allocator: its statistics and its traced parameter
-    (α for ATA, η for ATA-Empirical)."""
+    """State of a lower-confidence-bound allocator: its statistics, its traced parameter
+    (α for ATA, η for ATA-Empirical) and, for the discounted variants, the discount γ."""
 
     statistics: SampleStatistics
     parameter: jax.Array
+    discount: jax.Array | None = None
 
 
-def lower_confidence_allocator(budget: int, counting: str, lower_bound, parameter_name: str):
+def lower_confidence_allocator(budget: int, counting: str, lower_bound, parameter_name: str,
+                               discounted: bool = False):
     """An `Allocator` that assigns by argmin_a max_i a_i·s_i on s = lower_bound(...).
 
     lower_bound(statistics, round_number, parameter) -> float[n] scores (0 where K_i = 0).
-    parameter_name picks α ("alpha") or η ("eta") from the `Hyperparameters`.
+    parameter_name picks α ("alpha") or η ("eta") from the `Hyperparameters`. `discounted`
+    discounts samples by the hyperparameter γ each round (and the round count in the
+    confidence width becomes Σ_{s<k} γ^s).
     """
     if counting not in COUNTINGS:
         raise ValueError(f"counting must be one of {', '.join(COUNTINGS)}, got {counting!r}")
 
     def init(model, hyperparameters):
         parameter = jnp.asarray(getattr(hyperparameters, parameter_name), jnp.float32)
-        return LearnerState(empty_statistics(model.size), parameter)
+        discount = jnp.asarray(hyperparameters.discount, jnp.float32) if discounted else None
+        return LearnerState(empty_statistics(model.size), parameter, discount)
 
     def choose(state, round_number, key):
-        scores = lower_bound(state.statistics, round_number, state.parameter)
+        rounds = effective_rounds(round_number, state.discount)
+        scores = lower_bound(state.statistics, rounds, state.parameter)
         return assign(scores, budget, key)
 
     def observe(state, assignment, busy_time):
         tasks = assignment_counts(assignment, busy_time.shape[-1])
-        statistics = observe_busy_times(state.statistics, tasks, busy_time, counting)
+        statistics = observe_busy_times(state.statistics, tasks, busy_time, counting,
+                                        state.discount)
         return state._replace(statistics=statistics)
 
     return Allocator(init=init, choose=choose, observe=observe)

@@ -14,7 +14,7 @@ from ata_jax.rounds import greedy_round_time
 
 def policy(budget: int) -> Policy:
     def play_round(state, round_number, task_key, policy_key, model):
-        round_time = greedy_round_time(model, task_key, budget)
+        round_time = greedy_round_time(model, task_key, budget, round_number)
         return state, RoundOutcome(round_time, model.size * round_time,
                                    jnp.full_like(round_time, jnp.nan))
 

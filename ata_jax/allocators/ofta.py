@@ -1,9 +1,11 @@
-"""OFTA (spec §5): the oracle that knows μ and plays a*_ℓ = argmin_a ℓ(a, μ) every round."""
+"""OFTA (spec §5): the oracle that knows μ and plays a*_ℓ = argmin_a ℓ(a, μ) every round;
+and `ofta-moving`, the oracle that knows the current means of a non-stationary model."""
 
 from __future__ import annotations
 
 from ata_jax.allocation import assign
 from ata_jax.allocators.base import Allocator, Policy, as_policy
+from ata_jax.timemodels import current_means
 
 
 def allocator(budget: int) -> Allocator:
@@ -16,3 +18,17 @@ def allocator(budget: int) -> Allocator:
 
 def policy(budget: int) -> Policy:
     return as_policy(allocator(budget), budget)
+
+
+def moving_allocator(budget: int) -> Allocator:
+    """The oracle that knows the current means μ_k each round (non-stationary models)."""
+    return Allocator(
+        init=lambda model, hyperparameters: model,
+        choose=lambda model, round_number, key: assign(current_means(model, round_number),
+                                                       budget),
+        observe=lambda model, played, busy_time: model,
+    )
+
+
+def moving_policy(budget: int) -> Policy:
+    return as_policy(moving_allocator(budget), budget)

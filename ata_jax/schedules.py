@@ -1,0 +1,134 @@
+"""Non-stationary task times: a per-(round, worker) multiplier on every task's time.
+
+Worker i's task in round k takes m_i(k)·X_i, where X_i follows the stationary model and
+
+    m_i(k) = c_i(k) · (1 + drift_i·(k − 1)) · (1 + amplitude_i·sin(2π(k − 1)/period + phase_i))
+             · (straggle_factor_i with probability straggle_probability_i, else 1)
+
+with c_i(k) = 1 before `change_round` and change_factor_i from it on (a step change). The
+straggler draw is one per (round, worker), from the round's task key, so every allocator sees
+the same stragglers (common random numbers). Means and ψ1 norms scale with m, so the mean at
+round k is E[m_i(k)]·μ_i: what the moving oracle plays. Every field is an array (traced).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Mapping, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+FIELDS = ("change_round", "change_factor", "drift", "period", "amplitude", "phase",
+          "straggle_probability", "straggle_factor")
+PER_WORKER = ("change_factor", "drift", "amplitude", "phase", "straggle_probability",
+              "straggle_factor")
+
+
+class Schedule(NamedTuple):
+    """change_round: int32 (0: no change); period: float (0: no periodic load); the other
+    fields float[n] (see the module docstring)."""
+
+    change_round: jax.Array
+    change_factor: jax.Array
+    drift: jax.Array
+    period: jax.Array
+    amplitude: jax.Array
+    phase: jax.Array
+    straggle_probability: jax.Array
+    straggle_factor: jax.Array
+
+
+class ScheduleError(ValueError):
+    """A schedule that does not define positive task-time multipliers."""
+
+
+def make_schedule(num_workers: int, where: str = "schedule", num_rounds: int | None = None,
+                  **fields) -> Schedule:
+    """A validated `Schedule`; per-worker fields take a number or a list of n numbers."""
+    unknown = sorted(set(fields) - set(FIELDS))
+    if unknown:
+        raise ScheduleError(f"{where}: unknown field(s) {', '.join(unknown)}; valid fields: "
+                            f"{', '.join(FIELDS)}")
+    defaults = dict(change_round=0, change_factor=1.0, drift=0.0, period=0.0, amplitude=0.0,
+                    phase=0.0, straggle_probability=0.0, straggle_factor=1.0)
+    values = {}
+    for name in FIELDS:
+        value = fields.get(name, defaults[name])
+        if name in PER_WORKER:
+            array = _numbers(value, where, name)
+            if array.ndim == 0:
+                array = np.full(num_workers, float(array))
+            elif array.shape != (num_workers,):
+                raise ScheduleError(f"{where}: {name} must be one number or {num_workers} "
+                                    f"numbers (one per worker), got {array.size}")
+            values[name] = array
+        else:
+            values[name] = _numbers(value, where, name)
+            if values[name].ndim != 0:
+                raise ScheduleError(f"{where}: {name} must be one number")
+    _check(values, where, num_rounds)
+    return Schedule(change_round=np.int32(values["change_round"]),
+                    period=np.float64(values["period"]),
+                    **{name: values[name] for name in PER_WORKER})
+
+
+def _numbers(value, where, name) -> np.ndarray:
+    items = value if isinstance(value, (list, tuple)) else [value]
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, (int, float)) or not math.isfinite(item):
+            raise ScheduleError(f"{where}: {name} must hold finite numbers, got {item!r}")
+    return np.asarray(value, dtype=np.float64)
+
+
+def _check(values: Mapping[str, np.ndarray], where: str, num_rounds: int | None) -> None:
+    def fail(message):
+        raise ScheduleError(f"{where}: {message}")
+
+    if values["change_round"] < 0 or values["change_round"] != int(values["change_round"]):
+        fail(f"change_round must be an integer >= 0, got {values['change_round']}")
+    if (values["change_factor"] <= 0).any():
+        fail("change_factor must be > 0")
+    if values["period"] < 0:
+        fail(f"period must be >= 0 (0: no periodic load), got {values['period']}")
+    if ((values["amplitude"] < 0) | (values["amplitude"] >= 1)).any():
+        fail("amplitude must be in [0, 1) so that times stay positive")
+    if ((values["straggle_probability"] < 0) | (values["straggle_probability"] > 1)).any():
+        fail("straggle_probability must be in [0, 1]")
+    if (values["straggle_factor"] <= 0).any():
+        fail("straggle_factor must be > 0")
+    if num_rounds is not None and (1 + values["drift"] * (num_rounds - 1) <= 0).any():
+        fail(f"drift makes a worker's times non-positive before round {num_rounds}")
+
+
+def deterministic_multiplier(schedule: Schedule, round_number: jax.Array,
+                             worker: jax.Array) -> jax.Array:
+    """m_i(k) without the random straggling, for workers int[...]."""
+    k = jnp.asarray(round_number, jnp.float32) - 1.0
+    change = jnp.where((schedule.change_round > 0) & (round_number >= schedule.change_round),
+                       jnp.asarray(schedule.change_factor, jnp.float32)[worker], 1.0)
+    drift = 1.0 + jnp.asarray(schedule.drift, jnp.float32)[worker] * k
+    angle = 2.0 * jnp.pi * k / jnp.where(schedule.period > 0, schedule.period, 1.0)
+    wave = jnp.where(schedule.period > 0,
+                     1.0 + jnp.asarray(schedule.amplitude, jnp.float32)[worker]
+                     * jnp.sin(angle + jnp.asarray(schedule.phase, jnp.float32)[worker]), 1.0)
+    return change * drift * wave
+
+
+def mean_multiplier(schedule: Schedule, round_number: jax.Array,
+                    worker: jax.Array) -> jax.Array:
+    """E[m_i(k)]: the deterministic part times 1 + p_i(f_i − 1)."""
+    probability = jnp.asarray(schedule.straggle_probability, jnp.float32)[worker]
+    factor = jnp.asarray(schedule.straggle_factor, jnp.float32)[worker]
+    return deterministic_multiplier(schedule, round_number, worker) * (
+        1.0 + probability * (factor - 1.0))
+
+
+def multiplier(schedule: Schedule, round_number: jax.Array, worker: jax.Array,
+               straggle_uniform: jax.Array) -> jax.Array:
+    """m_i(k) with the straggling drawn from uniforms in [0, 1), one per (round, worker)."""
+    straggles = straggle_uniform < jnp.asarray(schedule.straggle_probability, jnp.float32)[worker]
+    factor = jnp.where(straggles, jnp.asarray(schedule.straggle_factor, jnp.float32)[worker],
+                       1.0)
+    return deterministic_multiplier(schedule, round_number, worker) * factor
