@@ -117,6 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="ATA-Empirical's eta (default: the model's true value)")
     simulate.add_argument("--discount", type=discount_value, default=0.998, metavar="G",
                           help="γ of the -discounted allocators (default: 0.998)")
+    simulate.add_argument("--window", type=positive_int, default=500, metavar="W",
+                          help="rounds remembered by the -window allocators (default: 500)")
     simulate.add_argument("--counting", choices=("task", "round"), default="task",
                           help="ATA's samples: one per task (default) or one per round")
     simulate.add_argument("--seed", type=seed_int, default=0, metavar="INT",
@@ -197,7 +199,8 @@ def run_simulate(arguments: argparse.Namespace) -> int:
     alpha = model.alpha if arguments.alpha is None else arguments.alpha
     eta = model.eta if arguments.eta is None else arguments.eta
     for name, flag, value in (("ata", "--alpha", alpha), ("ata-empirical", "--eta", eta)):
-        if {name, f"{name}-discounted"} & set(arguments.policies) and not math.isfinite(value):
+        if ({name, f"{name}-discounted", f"{name}-window"} & set(arguments.policies)
+                and not math.isfinite(value)):
             raise UsageError(f"ata-jax simulate: the model's true {flag[2:]} is infinite (a "
                              f"heavy-tailed, untruncated lognormal worker): pass {flag}")
     config = {
@@ -206,7 +209,8 @@ def run_simulate(arguments: argparse.Namespace) -> int:
         "alpha": alpha, "eta": eta, "alpha_is_true_value": arguments.alpha is None,
         "eta_is_true_value": arguments.eta is None, "true_alpha": _finite_or_none(model.alpha),
         "true_eta": _finite_or_none(model.eta), "counting": arguments.counting,
-        "discount": arguments.discount, "scheduled": model.schedule is not None,
+        "discount": arguments.discount, "window": arguments.window,
+        "scheduled": model.schedule is not None,
         "seed": arguments.seed, "per_round": arguments.per_round,
     }
     document = {"config": config, "policies": {},
@@ -226,7 +230,7 @@ def run_simulate(arguments: argparse.Namespace) -> int:
     try:
         simulate(model, arguments.policies, budget=arguments.budget, num_rounds=arguments.rounds,
                  num_seeds=arguments.seeds, seed=arguments.seed, alpha=alpha, eta=eta,
-                 discount=arguments.discount,
+                 discount=arguments.discount, window=arguments.window,
                  counting=arguments.counting, record_rounds=arguments.per_round, on_result=save)
     except KeyboardInterrupt:
         finished = ", ".join(document["policies"]) or "none"

@@ -100,9 +100,9 @@ TRACE_COUNTS: collections.Counter = collections.Counter()
 
 
 def _simulate_batch(keys, model, hyperparameters, *, policy_name, budget, num_rounds, counting,
-                    record_rounds):
+                    record_rounds, window_capacity):
     TRACE_COUNTS[policy_name] += 1  # runs at trace time only
-    policy = make_policy(policy_name, budget, counting)
+    policy = make_policy(policy_name, budget, counting, window_capacity)
     return jax.vmap(lambda key: run_seed(policy, model, hyperparameters, key, budget=budget,
                                          num_rounds=num_rounds,
                                          record_rounds=record_rounds))(keys)
@@ -115,10 +115,10 @@ def seed_mesh() -> Mesh | None:
 
 
 @functools.partial(jax.jit, static_argnames=("policy_name", "budget", "num_rounds", "counting",
-                                             "record_rounds"))
+                                             "record_rounds", "window_capacity"))
 def simulate_seeds(keys: jax.Array, model: TimeModel, hyperparameters: Hyperparameters, *,
                    policy_name: str, budget: int, num_rounds: int, counting: str = "task",
-                   record_rounds: bool = False) -> SeedSummary:
+                   record_rounds: bool = False, window_capacity: int = 0) -> SeedSummary:
     """`run_seed` vmapped over keys [S]: every field gains a leading seed axis.
 
     With several local devices and S divisible by their number, the seeds are split over
@@ -127,7 +127,7 @@ def simulate_seeds(keys: jax.Array, model: TimeModel, hyperparameters: Hyperpara
     """
     run = functools.partial(_simulate_batch, policy_name=policy_name, budget=budget,
                             num_rounds=num_rounds, counting=counting,
-                            record_rounds=record_rounds)
+                            record_rounds=record_rounds, window_capacity=window_capacity)
     mesh = seed_mesh()
     if mesh is None or keys.shape[0] % mesh.size:
         return run(keys, model, hyperparameters)
@@ -184,8 +184,8 @@ class PolicyResult:
 
 def simulate(model: TimeModel, policies: Sequence[str] = POLICY_NAMES, *, budget: int = 23,
              num_rounds: int = 1000, num_seeds: int = 16, seed: int = 0,
-             alpha: float | None = None, eta: float | None = None, discount: float = 0.99,
-             counting: str = "task",
+             alpha: float | None = None, eta: float | None = None, discount: float = 0.998,
+             window: int = 500, counting: str = "task",
              record_rounds: bool = False,
              on_result: Callable[[str, PolicyResult], None] | None = None,
              first_seed: int = 0) -> dict[str, PolicyResult]:
@@ -196,7 +196,7 @@ def simulate(model: TimeModel, policies: Sequence[str] = POLICY_NAMES, *, budget
     together exactly the results of one run over all the seeds.
 
     alpha and eta default to the model's true values (`model.alpha`, `model.eta`);
-    discount is γ of the discounted variants.
+    discount is γ of the discounted variants, window the W (rounds) of the windowed ones.
     Compilation is timed apart from the run (`compile_s`, `run_s`, with block_until_ready);
     a later call with the same shapes and static settings reuses the compiled program.
     `on_result(name, result)` is called as each policy finishes (e.g. to save it at once).
@@ -204,7 +204,7 @@ def simulate(model: TimeModel, policies: Sequence[str] = POLICY_NAMES, *, budget
     hyperparameters = Hyperparameters(
         alpha=jnp.float32(model.alpha if alpha is None else alpha),
         eta=jnp.float32(model.eta if eta is None else eta),
-        discount=jnp.float32(discount))
+        discount=jnp.float32(discount), window=jnp.int32(window))
     devices = jax.local_device_count()
     padded = -(-num_seeds // devices) * devices  # whole shares per device; extras dropped
     keys = seed_keys(seed, padded, first_seed)
@@ -212,7 +212,8 @@ def simulate(model: TimeModel, policies: Sequence[str] = POLICY_NAMES, *, budget
     for name in policies:
         compiled, compile_s = compiled_simulation(
             keys, model, hyperparameters, policy_name=name, budget=budget,
-            num_rounds=num_rounds, counting=counting, record_rounds=record_rounds)
+            num_rounds=num_rounds, counting=counting, record_rounds=record_rounds,
+            window_capacity=window if name.endswith("-window") else 0)
         start = time.perf_counter()
         summary = jax.block_until_ready(compiled(keys, model, hyperparameters))
         run_s = time.perf_counter() - start

@@ -17,7 +17,9 @@ def lcb(statistics: SampleStatistics, round_number: jax.Array, alpha: jax.Array)
     return jnp.where(statistics.count > 0, bound, 0.0)
 
 
-def policy(budget: int, counting: str = "task", discounted: bool = False) -> Policy:
-    """The policy; `discounted` makes the variant that discounts old samples by γ."""
-    return as_policy(lower_confidence_allocator(budget, counting, lcb, "alpha", discounted),
-                     budget)
+def policy(budget: int, counting: str = "task", discounted: bool = False,
+           window_capacity: int = 0) -> Policy:
+    """The policy; `discounted` discounts old samples by γ, `window_capacity` > 0 keeps only
+    the last W rounds' samples (sliding window)."""
+    return as_policy(lower_confidence_allocator(budget, counting, lcb, "alpha", discounted,
+                                                window_capacity), budget)

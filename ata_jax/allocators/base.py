@@ -4,7 +4,7 @@ An `Allocator` is three pure functions, like an optax transformation's init/upda
 
     init(model, hyperparameters) -> state     # learners read only model.size; oracles read μ
     choose(state, round_number, key) -> Assignment
-    observe(state, assignment, busy_time) -> state
+    observe(state, assignment, busy_time, round_number) -> state
 
 `as_policy` turns one into a `Policy`, the uniform thing the simulation scans: a function
 playing one whole round. GTA is a `Policy` directly, since its round is a race rather than an
@@ -31,11 +31,13 @@ class Hyperparameters(NamedTuple):
     alpha: ATA's α ≥ max_i ‖X_i − μ_i‖_ψ1 (time units).
     eta: ATA-Empirical's η ≥ max_i α_i/μ_i (dimensionless).
     discount: γ in (0, 1] of the discounted variants (1: no discounting).
+    window: W, the rounds the windowed variants remember (at most their static capacity).
     """
 
     alpha: jax.Array
     eta: jax.Array
     discount: jax.Array = 1.0
+    window: jax.Array = 1
 
 
 class RoundOutcome(NamedTuple):
@@ -52,7 +54,7 @@ class RoundOutcome(NamedTuple):
 class Allocator(NamedTuple):
     init: Callable[[TimeModel, Hyperparameters], State]
     choose: Callable[[State, jax.Array, jax.Array], Assignment]
-    observe: Callable[[State, Assignment, jax.Array], State]
+    observe: Callable[[State, Assignment, jax.Array, jax.Array], State]
 
 
 class Policy(NamedTuple):
@@ -75,7 +77,7 @@ def as_policy(allocator: Allocator, budget: int) -> Policy:
     def play_round(state, round_number, task_key, policy_key, model):
         assignment = allocator.choose(state, round_number, policy_key)
         result = play_assignment(model, task_key, assignment, budget, round_number)
-        state = allocator.observe(state, assignment, result.busy_time)
+        state = allocator.observe(state, assignment, result.busy_time, round_number)
         loss = assignment_proxy_loss(assignment, current_means(model, round_number))
         return state, RoundOutcome(result.round_time, result.worker_time, loss)
 

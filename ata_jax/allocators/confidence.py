@@ -70,23 +70,89 @@ def confidence_width(count: jax.Array, round_number: jax.Array) -> jax.Array:
     return jnp.where(count > 0, jnp.sqrt(ratio) + ratio, jnp.inf)
 
 
+class WindowState(NamedTuple):
+    """The last `capacity` rounds' samples, task by task, and their running sums.
+
+    worker: int32[capacity, B]; weight, value: float[capacity, B] (each task carries weight
+    samples of total `value`, so a worker's tasks of one round add up to its samples and busy
+    time); total, total_compensation, count: float[n] sums over the window; size: the traced
+    window W ≤ capacity (rounds).
+    """
+
+    worker: jax.Array
+    weight: jax.Array
+    value: jax.Array
+    total: jax.Array
+    total_compensation: jax.Array
+    count: jax.Array
+    size: jax.Array
+
+
+def empty_window(num_workers: int, budget: int, capacity: int, size) -> WindowState:
+    zeros = jnp.zeros((capacity, budget), jnp.float32)
+    return WindowState(worker=jnp.zeros((capacity, budget), jnp.int32), weight=zeros,
+                       value=zeros, total=jnp.zeros(num_workers), count=jnp.zeros(num_workers),
+                       total_compensation=jnp.zeros(num_workers),
+                       size=jnp.asarray(size, jnp.int32))
+
+
+def window_statistics(window: WindowState) -> SampleStatistics:
+    """Means and sample counts over the window's rounds."""
+    total = window.total + window.total_compensation
+    present = window.count > 0.5e-6
+    return SampleStatistics(mean=jnp.where(present, total / jnp.where(present, window.count, 1),
+                                           0.0),
+                            count=jnp.where(present, window.count, 0.0))
+
+
+def observe_window(window: WindowState, round_number: jax.Array, assignment,
+                   busy_time: jax.Array, counting: str) -> WindowState:
+    """Add round k's samples and drop round k − W's (exact integer counts for task counting;
+    compensated float sums for the times, so adding and removing does not drift)."""
+    from ata_jax.summation import CompensatedSum, compensated_add
+
+    capacity = window.worker.shape[0]
+    n = busy_time.shape[-1]
+    tasks = assignment_counts(assignment, n).astype(jnp.float32)[assignment.worker]
+    per_task_time = busy_time[assignment.worker] / tasks
+    weight = jnp.ones_like(tasks) if counting == "task" else 1.0 / tasks
+    value = per_task_time * weight
+    leaving = round_number - window.size
+    leaving_slot = jnp.mod(leaving - 1, capacity)
+    keep = (leaving >= 1).astype(jnp.float32)
+    delta_total = (jnp.zeros(n).at[assignment.worker].add(value)
+                   .at[window.worker[leaving_slot]].add(-keep * window.value[leaving_slot]))
+    delta_count = (jnp.zeros(n).at[assignment.worker].add(weight)
+                   .at[window.worker[leaving_slot]].add(-keep * window.weight[leaving_slot]))
+    total = compensated_add(CompensatedSum(window.total, window.total_compensation), delta_total)
+    slot = jnp.mod(round_number - 1, capacity)
+    return window._replace(worker=window.worker.at[slot].set(assignment.worker),
+                           weight=window.weight.at[slot].set(weight),
+                           value=window.value.at[slot].set(value),
+                           total=total.total, total_compensation=total.compensation,
+                           count=window.count + delta_count)
+
+
 class LearnerState(NamedTuple):
     """State of a lower-confidence-bound allocator: its statistics, its traced parameter
-    (α for ATA, η for ATA-Empirical) and, for the discounted variants, the discount γ."""
+    (α for ATA, η for ATA-Empirical), and for the variants the discount γ or the window."""
 
     statistics: SampleStatistics
     parameter: jax.Array
     discount: jax.Array | None = None
+    window: WindowState | None = None
 
 
 def lower_confidence_allocator(budget: int, counting: str, lower_bound, parameter_name: str,
-                               discounted: bool = False):
+                               discounted: bool = False, window_capacity: int = 0):
     """An `Allocator` that assigns by argmin_a max_i a_i·s_i on s = lower_bound(...).
 
     lower_bound(statistics, round_number, parameter) -> float[n] scores (0 where K_i = 0).
     parameter_name picks α ("alpha") or η ("eta") from the `Hyperparameters`. `discounted`
     discounts samples by the hyperparameter γ each round (and the round count in the
-    confidence width becomes Σ_{s<k} γ^s).
+    confidence width becomes Σ_{s<k} γ^s). `window_capacity` > 0 keeps only the samples of
+    the last W rounds (the hyperparameter `window`, at most the capacity; the round count in
+    the width becomes min(k, W)).
     """
     if counting not in COUNTINGS:
         raise ValueError(f"counting must be one of {', '.join(COUNTINGS)}, got {counting!r}")
@@ -94,14 +160,25 @@ def lower_confidence_allocator(budget: int, counting: str, lower_bound, paramete
     def init(model, hyperparameters):
         parameter = jnp.asarray(getattr(hyperparameters, parameter_name), jnp.float32)
         discount = jnp.asarray(hyperparameters.discount, jnp.float32) if discounted else None
-        return LearnerState(empty_statistics(model.size), parameter, discount)
+        window = (empty_window(model.size, budget, window_capacity,
+                               jnp.minimum(hyperparameters.window, window_capacity))
+                  if window_capacity else None)
+        return LearnerState(empty_statistics(model.size), parameter, discount, window)
 
     def choose(state, round_number, key):
-        rounds = effective_rounds(round_number, state.discount)
-        scores = lower_bound(state.statistics, rounds, state.parameter)
+        if state.window is None:
+            rounds = effective_rounds(round_number, state.discount)
+            statistics = state.statistics
+        else:
+            rounds = jnp.minimum(round_number, state.window.size).astype(jnp.float32)
+            statistics = window_statistics(state.window)
+        scores = lower_bound(statistics, rounds, state.parameter)
         return assign(scores, budget, key)
 
-    def observe(state, assignment, busy_time):
+    def observe(state, assignment, busy_time, round_number):
+        if state.window is not None:
+            return state._replace(window=observe_window(state.window, round_number, assignment,
+                                                        busy_time, counting))
         tasks = assignment_counts(assignment, busy_time.shape[-1])
         statistics = observe_busy_times(state.statistics, tasks, busy_time, counting,
                                         state.discount)

@@ -12,7 +12,7 @@ def allocator(budget: int) -> Allocator:
     return Allocator(
         init=lambda model, hyperparameters: assign(model.mean, budget),
         choose=lambda assignment, round_number, key: assignment,
-        observe=lambda assignment, played, busy_time: assignment,
+        observe=lambda assignment, played, busy_time, round_number: assignment,
     )
 
 
@@ -26,7 +26,7 @@ def moving_allocator(budget: int) -> Allocator:
         init=lambda model, hyperparameters: model,
         choose=lambda model, round_number, key: assign(current_means(model, round_number),
                                                        budget),
-        observe=lambda model, played, busy_time: model,
+        observe=lambda model, played, busy_time, round_number: model,
     )
 
 

@@ -16,7 +16,7 @@ def allocator(budget: int) -> Allocator:
     return Allocator(
         init=lambda model, hyperparameters: jnp.zeros(model.size, jnp.float32),
         choose=lambda zero_scores, round_number, key: assign(zero_scores, budget, key),
-        observe=lambda zero_scores, played, busy_time: zero_scores,
+        observe=lambda zero_scores, played, busy_time, round_number: zero_scores,
     )
 
 
