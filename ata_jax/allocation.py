@@ -65,6 +65,12 @@ def _check_concrete_scores(scores) -> None:
                          f"{values.shape}")
     if np.isnan(values).any() or (values < 0).any():
         raise ValueError("allocate: scores must be >= 0 and not NaN")
+    positive = values[values > 0]
+    if positive.size and (positive.min() < np.finfo(np.float32).tiny
+                          or positive.max() > np.finfo(np.float32).max / 2**11):
+        raise ValueError("allocate: positive scores must lie in [1.2e-38, 1.6e34] (float32 "
+                         "normal numbers, with room for B·s); rescale them (the allocation "
+                         "does not change when all scores are multiplied by one constant)")
 
 
 def members_by_rank(mask: jax.Array, ranks: jax.Array) -> jax.Array:

@@ -15,6 +15,7 @@ import tempfile
 from typing import Sequence
 
 USAGE_ERROR = 2
+MAX_BUDGET = 1024
 INTERRUPTED = 130
 
 
@@ -70,16 +71,16 @@ def discount_value(text: str) -> float:
 
 
 def policy_list(text: str) -> list[str]:
-    from ata_jax.allocators import ALL_POLICY_NAMES as POLICY_NAMES
+    from ata_jax.allocators import ALL_POLICY_NAMES
 
     names = [name.strip() for name in text.split(",")]
     if not text.strip() or any(not name for name in names):
         raise argparse.ArgumentTypeError(f"expected a comma list of policies from "
-                                         f"{', '.join(POLICY_NAMES)}, got {text!r}")
+                                         f"{', '.join(ALL_POLICY_NAMES)}, got {text!r}")
     for name in names:
-        if name not in POLICY_NAMES:
+        if name not in ALL_POLICY_NAMES:
             raise argparse.ArgumentTypeError(f"unknown policy {name!r}; valid policies: "
-                                             f"{', '.join(POLICY_NAMES)}")
+                                             f"{', '.join(ALL_POLICY_NAMES)}")
     if len(set(names)) != len(names):
         raise argparse.ArgumentTypeError(f"a policy is listed twice in {text!r}")
     return names
@@ -167,8 +168,8 @@ def format_table(config: dict, policies: dict) -> str:
     """A readable table of per-round means (totals divided by K), ± std over seeds."""
     rounds = config["rounds"]
     lines = [f"time model {config['time_model']}: n={config['workers']}, B={config['budget']}, "
-             f"K={rounds} rounds, S={config['seeds']} seeds, alpha={config['alpha']:.6g}, "
-             f"eta={config['eta']:.6g}",
+             f"K={rounds} rounds, S={config['seeds']} seeds, "
+             f"alpha={format_number(config['alpha'])}, eta={format_number(config['eta'])}",
              f"{'policy':<15}{'round time':>12}{'± std':>10}{'worker time':>14}{'± std':>10}"
              f"{'regret (total)':>16}{'± std':>11}   (per-round means over seeds)"]
     if config.get("scheduled"):
@@ -192,10 +193,17 @@ def run_simulate(arguments: argparse.Namespace) -> int:
     from ata_jax.timemodels import ModelError
 
     check_output_path(arguments.out)
+    if arguments.budget > MAX_BUDGET:
+        raise UsageError(f"ata-jax simulate: --budget {arguments.budget} is above {MAX_BUDGET} "
+                         "(a round's solver and GTA race unroll B steps at compile time)")
+
     try:
         model = resolve_time_model(arguments.time_model, arguments.workers, arguments.rounds)
     except ModelError as error:
         raise UsageError(f"ata-jax simulate: {error}") from None
+    if (model.size + 1) * arguments.budget >= 2**31:
+        raise UsageError("ata-jax simulate: workers x budget must stay below 2^31 "
+                         "(task counters are 32-bit)")
     alpha = model.alpha if arguments.alpha is None else arguments.alpha
     eta = model.eta if arguments.eta is None else arguments.eta
     for name, flag, value in (("ata", "--alpha", alpha), ("ata-empirical", "--eta", eta)):
@@ -206,7 +214,7 @@ def run_simulate(arguments: argparse.Namespace) -> int:
     config = {
         "time_model": arguments.time_model, "workers": model.size, "budget": arguments.budget,
         "rounds": arguments.rounds, "seeds": arguments.seeds, "policies": arguments.policies,
-        "alpha": alpha, "eta": eta, "alpha_is_true_value": arguments.alpha is None,
+        "alpha": _finite_or_none(alpha), "eta": _finite_or_none(eta), "alpha_is_true_value": arguments.alpha is None,
         "eta_is_true_value": arguments.eta is None, "true_alpha": _finite_or_none(model.alpha),
         "true_eta": _finite_or_none(model.eta), "counting": arguments.counting,
         "discount": arguments.discount, "window": arguments.window,

@@ -36,6 +36,7 @@ import json
 import os
 import tomllib
 
+from ata_jax.schedules import FIELDS as SCHEDULE_FIELDS
 from ata_jax.schedules import ScheduleError, make_schedule
 from ata_jax.timemodels import (PRESETS, SCHEDULED_PRESETS, ModelError, TimeModel,
                                 from_workers)
@@ -73,6 +74,10 @@ def load_model_file(path: str, num_rounds: int | None = None) -> TimeModel:
     if "schedule" in document:
         if not isinstance(document["schedule"], dict):
             raise ModelError(f"{path}: 'schedule' must be a table/object")
+        unknown = sorted(set(document["schedule"]) - set(SCHEDULE_FIELDS))
+        if unknown:
+            raise ModelError(f"{path}: schedule: unknown field(s) {', '.join(unknown)}; valid "
+                             f"fields: {', '.join(SCHEDULE_FIELDS)}")
         try:
             schedule = make_schedule(model.size, f"{path}: schedule", num_rounds,
                                      **document["schedule"])

@@ -53,14 +53,12 @@ def greedy_round_time(model: TimeModel, task_key: jax.Array, budget: int,
     negative_first, candidates = lax.top_k(-first, min(budget, n))
     pending = -negative_first            # next completion time of each candidate
     completed = jnp.zeros_like(candidates)
-    completion = pending[0]
     for event in range(budget):
         earliest = jnp.argmin(pending)
         completion = pending[earliest]
         if event == budget - 1:
             break
-        completed = completed.at[earliest].add(1)
-        slot = jnp.minimum(completed[earliest], budget - 1)
-        pending = pending.at[earliest].add(
-            task_times(model, task_key, candidates[earliest], slot, budget, round_number))
+        completed = completed.at[earliest].add(1)  # < B here: its next slot exists
+        pending = pending.at[earliest].add(task_times(model, task_key, candidates[earliest],
+                                                      completed[earliest], budget, round_number))
     return completion

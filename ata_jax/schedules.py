@@ -77,8 +77,15 @@ def make_schedule(num_workers: int, where: str = "schedule", num_rounds: int | N
 def _numbers(value, where, name) -> np.ndarray:
     items = value if isinstance(value, (list, tuple)) else [value]
     for item in items:
-        if isinstance(item, bool) or not isinstance(item, (int, float)) or not math.isfinite(item):
+        if isinstance(item, bool) or not isinstance(item, (int, float)):
             raise ScheduleError(f"{where}: {name} must hold finite numbers, got {item!r}")
+        try:
+            finite = math.isfinite(float(item)) and abs(float(item)) < 3.4e38
+        except OverflowError:
+            finite = False
+        if not finite:
+            raise ScheduleError(f"{where}: {name} must hold finite float32 numbers, "
+                                f"got {item!r}")
     return np.asarray(value, dtype=np.float64)
 
 

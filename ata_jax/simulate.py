@@ -168,10 +168,12 @@ class PolicyResult:
     def summary(self) -> dict:
         """Means and standard deviations over seeds; regret None where undefined (GTA)."""
         def stats(values):
+            """(mean, std) over seeds; None where undefined (GTA's regret) or not finite."""
             if np.isnan(values).all():
                 return None, None
             std = float(values.std(ddof=1)) if values.size > 1 else 0.0
-            return float(values.mean()), std
+            finite = lambda value: value if np.isfinite(value) else None
+            return finite(float(values.mean())), finite(std)
 
         out = {}
         for name in ("runtime", "worker_time", "regret", "runtime_second_half"):

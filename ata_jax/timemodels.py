@@ -61,6 +61,7 @@ POSITIVE_FIELDS: dict[str, tuple[str, ...]] = {
 }
 FIELD_DEFAULTS: dict[str, float] = {"shift": 0.0, "upper": math.inf}
 NUM_PARAMS = 4
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 @functools.partial(jax.tree_util.register_dataclass,
@@ -131,7 +132,7 @@ def _check_fields(family: str, values: Mapping[str, float], where: str) -> None:
 
 def worker_row(family: str, where: str = "worker", **fields: float) -> tuple[int, list[float]]:
     """(family id, parameter row) for one worker, validated. Unknown or missing fields raise."""
-    if family not in FAMILY_FIELDS:
+    if not isinstance(family, str) or family not in FAMILY_FIELDS:
         raise ModelError(f"{where}: unknown family {family!r}; valid families: "
                          f"{', '.join(FAMILIES)}")
     names = FAMILY_FIELDS[family]
@@ -146,7 +147,13 @@ def worker_row(family: str, where: str = "worker", **fields: float) -> tuple[int
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ModelError(f"{where}: {family} worker: {name} must be a number, "
                                  f"got {value!r}")
-            values[name] = float(value)
+            try:
+                values[name] = float(value)
+            except OverflowError:
+                raise ModelError(f"{where}: {family} worker: {name} is too large") from None
+            if math.isfinite(values[name]) and abs(values[name]) > FLOAT32_MAX:
+                raise ModelError(f"{where}: {family} worker: {name} = {value!r} does not fit "
+                                 "in float32")
         elif name in FIELD_DEFAULTS:
             values[name] = FIELD_DEFAULTS[name]
         else:
@@ -198,7 +205,15 @@ def from_workers(workers: Sequence[Mapping[str, Any]], where: str = "model") -> 
         count = description.pop("count", 1)
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise ModelError(f"{label}: count must be an integer >= 1, got {count!r}")
-        family_id, row = worker_row(description.pop("family"), label, **description)
+        kind = description.pop("family")
+        if not isinstance(kind, str) or kind not in FAMILY_FIELDS:
+            raise ModelError(f"{label}: unknown family {kind!r}; valid families: "
+                             f"{', '.join(FAMILIES)}")
+        unknown = sorted(set(description) - set(FAMILY_FIELDS[kind]))
+        if unknown:  # checked here so that no key can collide with worker_row's arguments
+            raise ModelError(f"{label}: {kind} worker: unknown field(s) {', '.join(unknown)}"
+                             f"; valid fields: {', '.join(FAMILY_FIELDS[kind])}")
+        family_id, row = worker_row(kind, label, **description)
         family += [family_id] * count
         params += [row] * count
     return make_model(family, params)

@@ -162,3 +162,10 @@ def test_large_n_allocation_is_optimal_against_the_numpy_reference(n, budget):
         np.testing.assert_array_equal(ours.sum(1), budget)
         np.testing.assert_allclose((ours * scores).max(1), (reference * scores).max(1),
                                    rtol=1e-6)
+
+
+def test_allocate_rejects_scores_outside_the_float32_normal_range():
+    with pytest.raises(ValueError, match="rescale"):
+        allocate(jnp.array([1e-40, 2e-40], jnp.float32), 3)
+    with pytest.raises(ValueError, match="rescale"):
+        allocate(jnp.array([3e38, 3e38], jnp.float32), 3)

@@ -142,3 +142,37 @@ def test_command_runs_seeds_on_every_core(tmp_path):
                    capture_output=True)
     timing = json.loads(out.read_text())["timing"]
     assert timing["device_count"] == cpu_core_count()
+
+
+@pytest.mark.parametrize("content,message", [
+    ('{"workers": [{"family": ["exponential"], "mean": 1}]}', "unknown family"),
+    ('{"workers": [{"family": "exponential", "mean": 1, "where": 2}]}', "unknown field(s) where"),
+    ('{"workers": [{"family": "exponential", "mean": 1e39}]}', "does not fit in float32"),
+    ('{"workers": [{"family": "exponential", "mean": 1' + "0" * 400 + '}]}', "too large"),
+    ('{"workers": [{"family": "constant", "value": 1}], "schedule": {"num_rounds": 3}}',
+     "unknown field(s) num_rounds"),
+    ('{"workers": [{"family": "constant", "value": 1}], "schedule": {"drift": 1' + "0" * 400
+     + '}}', "finite float32"),
+])
+def test_model_file_mistakes_never_give_a_traceback(tmp_path, capsys, content, message):
+    path = tmp_path / "model.json"
+    path.write_text(content)
+    code, _, stderr = run(capsys, "simulate", "--time-model", str(path), "--rounds", "2")
+    assert code == 2 and message in stderr and stderr.count("\n") == 1, stderr
+
+
+def test_heavy_tailed_model_json_has_null_true_values(tmp_path, capsys):
+    path = tmp_path / "heavy.json"
+    path.write_text('{"workers": [{"family": "lognormal", "log_mean": 1, "log_std": 0.5,'
+                    ' "count": 3}]}')
+    out = tmp_path / "r.json"
+    code, _, stderr = run(capsys, "simulate", "--time-model", str(path), "--policies", "gta",
+                          "--rounds", "3", "--seeds", "2", "--budget", "2", "--out", str(out))
+    assert code == 0, stderr
+    config = json.loads(out.read_text())["config"]
+    assert config["alpha"] is None and config["true_eta"] is None
+
+
+def test_budget_limit(capsys):
+    code, _, stderr = run(capsys, "simulate", "--budget", "5000")
+    assert code == 2 and "above 1024" in stderr

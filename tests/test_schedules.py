@@ -155,3 +155,11 @@ def test_windowed_learner_adapts_after_the_swap():
                        num_seeds=16, window=400)
     late = {name: r.runtime_second_half.mean() for name, r in results.items()}
     assert late["ata-empirical-window"] < 0.85 * late["ata-empirical"]  # measured: 0.71
+
+
+def test_discount_just_below_one_gives_finite_scores():
+    from ata_jax.allocators.confidence import effective_rounds
+
+    for discount in (0.99999994, 0.9999997, 0.999, 0.5):
+        rounds = np.asarray(effective_rounds(jnp.arange(1, 50), jnp.float32(discount)))
+        assert np.isfinite(rounds).all() and (rounds >= 1.0 - 1e-6).all(), discount

@@ -14,6 +14,8 @@ import jax.numpy as jnp
 
 from ata_jax.allocation import assign, assignment_counts
 from ata_jax.allocators.base import Allocator
+from ata_jax.summation import (CompensatedSum, compensated_add, compensated_value,
+                               compensated_zeros)
 
 COUNTINGS = ("task", "round")
 
@@ -58,7 +60,8 @@ def effective_rounds(round_number: jax.Array, discount: jax.Array | None) -> jax
     k = jnp.asarray(round_number, jnp.float32)
     if discount is None:
         return k
-    return jnp.where(discount < 1.0, (1.0 - discount**k) / (1.0 - jnp.minimum(discount, 0.999999)),
+    below_one = discount < 1.0
+    return jnp.where(below_one, (1.0 - discount**k) / jnp.where(below_one, 1.0 - discount, 1.0),
                      k)
 
 
@@ -75,15 +78,14 @@ class WindowState(NamedTuple):
 
     worker: int32[capacity, B]; weight, value: float[capacity, B] (each task carries weight
     samples of total `value`, so a worker's tasks of one round add up to its samples and busy
-    time); total, total_compensation, count: float[n] sums over the window; size: the traced
-    window W ≤ capacity (rounds).
+    time); total: compensated float[n] sums of the values over the window; count: float[n]
+    sums of the weights; size: the traced window W ≤ capacity (rounds).
     """
 
     worker: jax.Array
     weight: jax.Array
     value: jax.Array
-    total: jax.Array
-    total_compensation: jax.Array
+    total: CompensatedSum
     count: jax.Array
     size: jax.Array
 
@@ -91,14 +93,13 @@ class WindowState(NamedTuple):
 def empty_window(num_workers: int, budget: int, capacity: int, size) -> WindowState:
     zeros = jnp.zeros((capacity, budget), jnp.float32)
     return WindowState(worker=jnp.zeros((capacity, budget), jnp.int32), weight=zeros,
-                       value=zeros, total=jnp.zeros(num_workers), count=jnp.zeros(num_workers),
-                       total_compensation=jnp.zeros(num_workers),
-                       size=jnp.asarray(size, jnp.int32))
+                       value=zeros, total=compensated_zeros(num_workers),
+                       count=jnp.zeros(num_workers), size=jnp.asarray(size, jnp.int32))
 
 
 def window_statistics(window: WindowState) -> SampleStatistics:
     """Means and sample counts over the window's rounds."""
-    total = window.total + window.total_compensation
+    total = compensated_value(window.total)
     present = window.count > 0.5e-6
     return SampleStatistics(mean=jnp.where(present, total / jnp.where(present, window.count, 1),
                                            0.0),
@@ -109,8 +110,6 @@ def observe_window(window: WindowState, round_number: jax.Array, assignment,
                    busy_time: jax.Array, counting: str) -> WindowState:
     """Add round k's samples and drop round k − W's (exact integer counts for task counting;
     compensated float sums for the times, so adding and removing does not drift)."""
-    from ata_jax.summation import CompensatedSum, compensated_add
-
     capacity = window.worker.shape[0]
     n = busy_time.shape[-1]
     tasks = assignment_counts(assignment, n).astype(jnp.float32)[assignment.worker]
@@ -124,12 +123,11 @@ def observe_window(window: WindowState, round_number: jax.Array, assignment,
                    .at[window.worker[leaving_slot]].add(-keep * window.value[leaving_slot]))
     delta_count = (jnp.zeros(n).at[assignment.worker].add(weight)
                    .at[window.worker[leaving_slot]].add(-keep * window.weight[leaving_slot]))
-    total = compensated_add(CompensatedSum(window.total, window.total_compensation), delta_total)
     slot = jnp.mod(round_number - 1, capacity)
     return window._replace(worker=window.worker.at[slot].set(assignment.worker),
                            weight=window.weight.at[slot].set(weight),
                            value=window.value.at[slot].set(value),
-                           total=total.total, total_compensation=total.compensation,
+                           total=compensated_add(window.total, delta_total),
                            count=window.count + delta_count)
 
 
