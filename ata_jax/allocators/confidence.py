@@ -135,7 +135,7 @@ class LearnerState(NamedTuple):
     """State of a lower-confidence-bound allocator: its statistics, its traced parameter
     (α for ATA, η for ATA-Empirical), and for the variants the discount γ or the window."""
 
-    statistics: SampleStatistics
+    statistics: SampleStatistics | None
     parameter: jax.Array
     discount: jax.Array | None = None
     window: WindowState | None = None
@@ -161,7 +161,9 @@ def lower_confidence_allocator(budget: int, counting: str, lower_bound, paramete
         window = (empty_window(model.size, budget, window_capacity,
                                jnp.minimum(hyperparameters.window, window_capacity))
                   if window_capacity else None)
-        return LearnerState(empty_statistics(model.size), parameter, discount, window)
+        # a windowed learner derives its statistics from the window: it keeps none of its own
+        statistics = empty_statistics(model.size) if window is None else None
+        return LearnerState(statistics, parameter, discount, window)
 
     def choose(state, round_number, key):
         if state.window is None:
