@@ -30,20 +30,33 @@ from ata_jax.summation import compensated_add, compensated_value, compensated_ze
 from ata_jax.timemodels import TimeModel, current_means
 
 
+class RoundRecord(NamedTuple):
+    """What happened in each round of one seed, each float[K] (a leading [S] once batched).
+
+    round_time: C_k, the round's wall-clock time. worker_time: Σ_i T_ik, busy time summed
+    over workers. regret: ℓ(a_k, μ_k) − ℓ(a*_k, μ_k), the round's proxy regret (NaN for a
+    policy without an allocation, GTA).
+    """
+
+    round_time: jax.Array
+    worker_time: jax.Array
+    regret: jax.Array
+
+
 class SeedSummary(NamedTuple):
     """Totals over K rounds for one seed (time units).
 
     runtime: Σ_k round time. worker_time: Σ_k Σ_i T_ik. regret: Σ_k ℓ(a_k, μ_k) − ℓ(a*_k, μ_k)
     with μ_k the means of round k (NaN for a policy without an allocation).
     runtime_second_half: Σ of the round times of rounds k > K/2 (after a mid-run change).
-    round_time: float[K] per-round times, or None unless recorded.
+    per_round: every round's figures (`RoundRecord`), or None unless recorded.
     """
 
     runtime: jax.Array
     worker_time: jax.Array
     regret: jax.Array
     runtime_second_half: jax.Array
-    round_time: jax.Array | None
+    per_round: RoundRecord | None
 
 
 def seed_keys(master_seed: int, num_seeds: int, first_seed: int = 0) -> jax.Array:
@@ -78,21 +91,24 @@ def run_seed(policy: Policy, model: TimeModel, hyperparameters: Hyperparameters,
                                            jax.random.fold_in(round_key, 0),
                                            jax.random.fold_in(round_key, 1), model)
         best = best_loss if stationary else optimal_proxy_loss(model, budget, round_number)
+        round_regret = outcome.proxy_loss - best
         late_time = jnp.where(round_number > half, outcome.round_time, 0.0)
         carry = (round_number + 1, state,
                  compensated_add(runtime, outcome.round_time),
                  compensated_add(worker_time, outcome.worker_time),
-                 compensated_add(regret, outcome.proxy_loss - best),
+                 compensated_add(regret, round_regret),
                  compensated_add(second_half, late_time))
-        return carry, (outcome.round_time if record_rounds else None)
+        record = (RoundRecord(outcome.round_time, outcome.worker_time, round_regret)
+                  if record_rounds else None)
+        return carry, record
 
     initial = (jnp.int32(1), policy.init(model, hyperparameters), compensated_zeros(),
                compensated_zeros(), compensated_zeros(), compensated_zeros())
     # the round number is carried, not scanned over: no K-long array unless rounds are recorded
-    (_, _, runtime, worker_time, regret, second_half), round_time = lax.scan(
+    (_, _, runtime, worker_time, regret, second_half), per_round = lax.scan(
         one_round, initial, None, length=num_rounds)
     return SeedSummary(compensated_value(runtime), compensated_value(worker_time),
-                       compensated_value(regret), compensated_value(second_half), round_time)
+                       compensated_value(regret), compensated_value(second_half), per_round)
 
 
 TRACE_COUNTS: collections.Counter = collections.Counter()
@@ -155,7 +171,8 @@ def compiled_simulation(keys, model, hyperparameters, **static):
 
 @dataclasses.dataclass
 class PolicyResult:
-    """Per-seed totals (float64 NumPy [S]) and, if recorded, the mean round time per round [K]."""
+    """Per-seed totals (float64 NumPy [S]) and, if recorded, the mean round time per round [K]
+    and every seed's rounds (`per_round`: a RoundRecord of float64 [S, K])."""
 
     runtime: np.ndarray
     worker_time: np.ndarray
@@ -164,6 +181,7 @@ class PolicyResult:
     compile_s: float
     run_s: float
     runtime_second_half: np.ndarray | None = None
+    per_round: RoundRecord | None = None
 
     def summary(self) -> dict:
         """Means and standard deviations over seeds; regret None where undefined (GTA)."""
@@ -220,14 +238,16 @@ def simulate(model: TimeModel, policies: Sequence[str] = POLICY_NAMES, *, budget
         summary = jax.block_until_ready(compiled(keys, model, hyperparameters))
         run_s = time.perf_counter() - start
         summary = jax.tree.map(lambda values: values[:num_seeds], summary)
-        round_time = (None if summary.round_time is None
-                      else np.asarray(summary.round_time, np.float64).mean(axis=0))
+        per_round = (None if summary.per_round is None else
+                     RoundRecord(*(np.asarray(values, np.float64) for values in summary.per_round)))
         results[name] = PolicyResult(
             runtime=np.asarray(summary.runtime, np.float64),
             worker_time=np.asarray(summary.worker_time, np.float64),
             regret=np.asarray(summary.regret, np.float64),
-            round_time_mean=round_time, compile_s=compile_s, run_s=run_s,
-            runtime_second_half=np.asarray(summary.runtime_second_half, np.float64))
+            round_time_mean=None if per_round is None else per_round.round_time.mean(axis=0),
+            compile_s=compile_s, run_s=run_s,
+            runtime_second_half=np.asarray(summary.runtime_second_half, np.float64),
+            per_round=per_round)
         if on_result is not None:
             on_result(name, results[name])
     return results

@@ -79,12 +79,12 @@ def test_same_master_seed_same_numbers_and_seeds_independent_of_batch_size():
     first = per_round("ata-empirical", seed_keys(5, 6))
     again = per_round("ata-empirical", seed_keys(5, 6))
     fewer = per_round("ata-empirical", seed_keys(5, 3))
-    np.testing.assert_array_equal(first.round_time, again.round_time)
+    np.testing.assert_array_equal(first.per_round.round_time, again.per_round.round_time)
     np.testing.assert_array_equal(first.runtime, again.runtime)
-    np.testing.assert_array_equal(first.round_time[:3], fewer.round_time)
+    np.testing.assert_array_equal(first.per_round.round_time[:3], fewer.per_round.round_time)
     np.testing.assert_array_equal(first.regret[:3], fewer.regret)
     other = per_round("ata-empirical", seed_keys(6, 3))
-    assert not np.array_equal(other.round_time, fewer.round_time)
+    assert not np.array_equal(other.per_round.round_time, fewer.per_round.round_time)
 
 
 def test_common_random_numbers_across_policies():
@@ -93,19 +93,19 @@ def test_common_random_numbers_across_policies():
     # zero rule with the policy key: exactly UTA's choice, hence, on the same task draws,
     # exactly UTA's round times.
     uta = per_round("uta", keys)
-    np.testing.assert_array_equal(per_round("ata", keys, alpha=1e30).round_time, uta.round_time)
-    np.testing.assert_array_equal(per_round("ata-empirical", keys, eta=1e30).round_time,
-                                  uta.round_time)
+    np.testing.assert_array_equal(per_round("ata", keys, alpha=1e30).per_round.round_time, uta.per_round.round_time)
+    np.testing.assert_array_equal(per_round("ata-empirical", keys, eta=1e30).per_round.round_time,
+                                  uta.per_round.round_time)
     # GTA's race finishes the tasks of any allocation no later than that allocation does,
     # since worker i's u-th task takes the same time in both: pathwise, GTA ≤ every policy.
     gta = per_round("gta", keys)
     for policy in ("uta", "ofta", "ata", "ata-empirical"):
-        assert (gta.round_time <= per_round(policy, keys).round_time + 1e-4).all(), policy
+        assert (gta.per_round.round_time <= per_round(policy, keys).per_round.round_time + 1e-4).all(), policy
 
 
 def test_totals_equal_the_recorded_rounds():
     result = per_round("ata", seed_keys(2, 4), rounds=300)
-    np.testing.assert_allclose(result.runtime, result.round_time.astype(np.float64).sum(1),
+    np.testing.assert_allclose(result.runtime, result.per_round.round_time.astype(np.float64).sum(1),
                                rtol=1e-6)
 
 
@@ -136,3 +136,18 @@ def test_record_rounds_gives_k_means_and_learners_improve():
     late = curve[-100:].mean()
     assert curve[:20].mean() > late
     assert results["ofta"].round_time_mean.mean() < late < results["uta"].round_time_mean.mean()
+
+
+def test_per_round_record_sums_to_the_totals():
+    results = simulate(SMALL, ("ata", "gta"), budget=5, num_rounds=60, num_seeds=3,
+                       record_rounds=True)
+    ata, gta = results["ata"].per_round, results["gta"].per_round
+    assert ata.round_time.shape == ata.worker_time.shape == ata.regret.shape == (3, 60)
+    np.testing.assert_allclose(ata.round_time.sum(axis=1), results["ata"].runtime, rtol=1e-5)
+    np.testing.assert_allclose(ata.worker_time.sum(axis=1), results["ata"].worker_time,
+                               rtol=1e-5)
+    np.testing.assert_allclose(ata.regret.sum(axis=1), results["ata"].regret, rtol=1e-4,
+                               atol=1e-3)
+    assert (ata.regret >= -1e-3).all() and (ata.worker_time >= ata.round_time).all()
+    assert np.isnan(gta.regret).all()
+    np.testing.assert_allclose(gta.round_time.sum(axis=1), results["gta"].runtime, rtol=1e-5)

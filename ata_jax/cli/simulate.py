@@ -1,99 +1,21 @@
-"""The `ata-jax` command: argument parsing, validation and output only; the library computes.
-
-A user mistake ends with one line on stderr naming the problem and exit status 2, never a
-traceback; an interrupted run keeps the policies it finished in `--out`.
-"""
+"""`ata-jax simulate`: allocators on a worker-time model over many seeds; a table and JSON."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import os
 import sys
-import tempfile
-from typing import Sequence
 
-USAGE_ERROR = 2
-MAX_BUDGET = 1024
-INTERRUPTED = 130
+from ata_jax.cli.common import (INTERRUPTED, MAX_BUDGET, UsageError, check_output_path,
+                                discount_value, policy_list, positive_float, positive_int,
+                                seed_int, write_json_atomically)
 
 
-class UsageError(Exception):
-    """A mistake in the command line or its inputs, reported as one line."""
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """argparse, but an error is one line on stderr (no usage dump) and exit status 2."""
-
-    def error(self, message):
-        raise UsageError(f"{self.prog}: {message}")
-
-
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text}")
-    return value
-
-
-def seed_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer seed, got {text!r}") from None
-    if not 0 <= value < 2**32:
-        raise argparse.ArgumentTypeError(f"expected a seed in [0, 2^32), got {value}")
-    return value
-
-
-def discount_value(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}") from None
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text}")
-    return value
-
-
-def policy_list(text: str) -> list[str]:
-    from ata_jax.allocators import ALL_POLICY_NAMES
-
-    names = [name.strip() for name in text.split(",")]
-    if not text.strip() or any(not name for name in names):
-        raise argparse.ArgumentTypeError(f"expected a comma list of policies from "
-                                         f"{', '.join(ALL_POLICY_NAMES)}, got {text!r}")
-    for name in names:
-        if name not in ALL_POLICY_NAMES:
-            raise argparse.ArgumentTypeError(f"unknown policy {name!r}; valid policies: "
-                                             f"{', '.join(ALL_POLICY_NAMES)}")
-    if len(set(names)) != len(names):
-        raise argparse.ArgumentTypeError(f"a policy is listed twice in {text!r}")
-    return names
-
-
-def build_parser() -> argparse.ArgumentParser:
+def add_parser(commands) -> None:
+    """Register `simulate` on the subcommand set `commands`."""
     from ata_jax.allocators import ALL_POLICY_NAMES, POLICY_NAMES
     from ata_jax.timemodels import PRESETS, SCHEDULED_PRESETS
 
-    parser = OneLineParser(prog="ata-jax", description="Vectorised simulator of adaptive task "
-                           "allocation (ATA) for distributed machine learning.")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
-    commands.required = True
     simulate = commands.add_parser(
         "simulate", help="run allocators on a worker-time model over many seeds",
         description="Run allocators on a worker-time model over many seeds (vmapped) and "
@@ -129,33 +51,6 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--out", default=None, metavar="FILE",
                           help="write the results as JSON (updated as each policy finishes)")
     simulate.set_defaults(handler=run_simulate)
-    return parser
-
-
-def write_json_atomically(path: str, document: dict) -> None:
-    """Write to a temporary file beside `path`, then rename: never a half-written file."""
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".ata-jax-", suffix=".json")
-    try:
-        with os.fdopen(handle, "w") as stream:
-            json.dump(document, stream, indent=1, allow_nan=False)
-            stream.write("\n")
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
-
-
-def check_output_path(path: str | None) -> None:
-    if path is None:
-        return
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise UsageError(f"ata-jax simulate: --out {path}: directory {directory} does not exist")
-    if os.path.isdir(path):
-        raise UsageError(f"ata-jax simulate: --out {path} is a directory")
-    if not os.access(directory, os.W_OK):
-        raise UsageError(f"ata-jax simulate: --out {path}: directory is not writable")
 
 
 def format_number(value: float | None) -> str:
@@ -192,7 +87,7 @@ def run_simulate(arguments: argparse.Namespace) -> int:
     from ata_jax.simulate import device_count, device_kind, simulate
     from ata_jax.timemodels import ModelError
 
-    check_output_path(arguments.out)
+    check_output_path(arguments.out, "ata-jax simulate")
     if arguments.budget > MAX_BUDGET:
         raise UsageError(f"ata-jax simulate: --budget {arguments.budget} is above {MAX_BUDGET} "
                          "(a round's solver and GTA race unroll B steps at compile time)")
@@ -260,21 +155,3 @@ def run_simulate(arguments: argparse.Namespace) -> int:
 
 def _finite_or_none(value: float) -> float | None:
     return value if math.isfinite(value) else None
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    from ata_jax.devices import _backends_initialized, use_all_cpu_cores
-
-    if not _backends_initialized():
-        use_all_cpu_cores()  # seeds run on every core (results do not depend on it)
-    parser = build_parser()
-    try:
-        arguments = parser.parse_args(argv)
-        return arguments.handler(arguments)
-    except UsageError as error:
-        print(str(error), file=sys.stderr)
-        return USAGE_ERROR
-
-
-if __name__ == "__main__":
-    sys.exit(main())

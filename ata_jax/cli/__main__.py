@@ -1,0 +1,7 @@
+"""`python -m ata_jax.cli`: the same as the `ata-jax` command."""
+
+import sys
+
+from ata_jax.cli import main
+
+sys.exit(main())

@@ -1,0 +1,37 @@
+"""`ata-jax reproduce NAME [--quick]`: regenerate a figure and its data into a folder."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from ata_jax.cli.common import UsageError
+
+
+def add_parser(commands) -> None:
+    """Register `reproduce` on the subcommand set `commands`."""
+    from ata_jax.figures import FIGURES
+
+    reproduce = commands.add_parser(
+        "reproduce", help="regenerate a figure (PNG) and its data (JSON)",
+        description="Regenerate a figure into --out-dir as NAME.png with NAME.json beside it "
+                    "(every parameter, the plotted data, versions and device).")
+    reproduce.add_argument("name", metavar="NAME", help=f"one of: {', '.join(FIGURES)}")
+    reproduce.add_argument("--quick", action="store_true",
+                           help="small settings that finish in under a minute (a smoke run)")
+    reproduce.add_argument("--out-dir", default="figures", metavar="DIR",
+                           help="where to write (default: ./figures, created if missing)")
+    reproduce.set_defaults(handler=run_reproduce)
+
+
+def run_reproduce(arguments: argparse.Namespace) -> int:
+    from ata_jax.figures import FIGURES, reproduce
+
+    if arguments.name not in FIGURES:
+        raise UsageError(f"ata-jax reproduce: unknown figure {arguments.name!r}; valid "
+                         f"figures: {', '.join(FIGURES)}")
+    if os.path.exists(arguments.out_dir) and not os.path.isdir(arguments.out_dir):
+        raise UsageError(f"ata-jax reproduce: --out-dir {arguments.out_dir} is not a directory")
+    for path in reproduce(arguments.name, arguments.out_dir, arguments.quick):
+        print(f"wrote {path}")
+    return 0

@@ -1,0 +1,27 @@
+"""The figures `ata-jax reproduce NAME` regenerates, each a module with
+`reproduce(out_dir, quick) -> list[pathlib.Path]` that writes NAME.png and NAME.json (every
+parameter and the plotted data) into out_dir."""
+
+from __future__ import annotations
+
+import importlib
+import pathlib
+
+FIGURES = {
+    "cifar-swap": "ata_jax.figures.cifar_swap",
+}
+"""Figure name -> module that draws it."""
+
+
+def reproduce(name: str, out_dir: str | pathlib.Path = "figures",
+              quick: bool = False) -> list[pathlib.Path]:
+    """Draw figure `name` into `out_dir`; returns the paths written.
+
+    quick: small settings that finish in well under a minute on a laptop CPU (a smoke run;
+    the committed figures come from the full settings).
+    """
+    if name not in FIGURES:
+        raise KeyError(f"unknown figure {name!r}; valid figures: {', '.join(FIGURES)}")
+    out_dir = pathlib.Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return importlib.import_module(FIGURES[name]).reproduce(out_dir, quick)
