@@ -17,14 +17,19 @@ A model file lists worker groups in order; `count` repeats a description (defaul
 The same in JSON: {"workers": [{"family": "exponential", "shift": 10, "mean": 5, "count": 8},
 {"family": "gamma", "shape": 2, "scale": 3}]}. An optional `schedule` table makes the times
 non-stationary (fields of `ata_jax.schedules`: change_round, change_factor, drift, period,
-amplitude, phase, straggle_probability, straggle_factor; per-worker fields take one number
-or a list of n):
+amplitude, phase, straggle_probability, straggle_factor, fail_start, fail_rounds, timeout;
+per-worker fields take one number or a list of n):
 
     [schedule]
     change_round = 500          # from round 500 on, multiply worker times by change_factor
     change_factor = 3.0
     straggle_probability = 0.05 # each round, a worker slows by straggle_factor w.p. 0.05
-    straggle_factor = 4.0 The fields of each family are listed in
+    straggle_factor = 4.0
+    fail_start = [0, 200, 0]    # worker 1 is down in rounds 200..299 ...
+    fail_rounds = [0, 100, 0]
+    timeout = 500.0             # ... and its tasks are reassigned 500 time units into a round
+
+The fields of each family are listed in
 `ata_jax.timemodels` (FAMILY_FIELDS); unknown fields, missing fields and values out of range
 are errors that name the file and the worker.
 """

@@ -4,6 +4,16 @@ A round with allocation a runs worker i's a_i tasks back to back; worker i is bu
 T_i = Σ_u X_i^(u); the round lasts max_i T_i (over loaded workers) and costs Σ_i T_i of worker
 time. GTA's round is a race: all n workers work back to back from time 0 and the round ends
 at the B-th completion over all of them; unfinished work is discarded, so it costs n × round.
+
+Failed workers (a schedule's fail_start/fail_rounds; `schedules.is_down`) return nothing.
+With an allocation, the server waits until the schedule's `timeout` τ (from the round's
+start), then reassigns every task of the down workers one by one, each to the live worker
+that is free first (free at max(τ, the end of its own tasks)), which runs it after its own.
+The round ends when the last task, own or reassigned, is done. Worker time counts the live
+workers' work (own and reassigned); the wasted time is τ for each down worker that held
+tasks. The allocator observes τ as a down worker's busy time (a censored observation: its
+tasks took at least τ), so learners steer away from it. In GTA's race the down workers just
+never finish a task: the race runs among the live ones and the down workers' round is wasted.
 """
 
 from __future__ import annotations
@@ -15,25 +25,66 @@ import jax.numpy as jnp
 from jax import lax
 
 from ata_jax.allocation import Assignment
+from ata_jax.schedules import is_down
 from ata_jax.timemodels import TimeModel, task_times
 
 
 class RoundResult(NamedTuple):
-    """busy_time: float[n] (T_i, 0 for idle workers); round_time, worker_time: scalars."""
+    """busy_time: float[n], what the allocator observes (T_i, 0 for idle workers, τ for a
+    down worker that held tasks); round_time, worker_time, wasted_time: scalars."""
 
     busy_time: jax.Array
     round_time: jax.Array
     worker_time: jax.Array
+    wasted_time: jax.Array
+
+
+def has_failures(model: TimeModel) -> bool:
+    """Whether any worker of `model` ever fails (static: known at trace time)."""
+    return model.schedule is not None and model.schedule.fail_start is not None
 
 
 def play_assignment(model: TimeModel, task_key: jax.Array, assignment: Assignment,
                     budget: int, round_number: jax.Array | None = None) -> RoundResult:
-    """Run the round's B tasks: O(B) draws and one scatter into n workers."""
+    """Run the round's B tasks: O(B) draws and one scatter into n workers (plus, for a
+    model with failures, up to B reassignments, each O(n))."""
     times = task_times(model, task_key, assignment.worker, assignment.slot, budget,
                        round_number)
+    if has_failures(model):
+        return _play_with_failures(model, task_key, assignment, budget, round_number, times)
     busy_time = jnp.zeros(model.size, times.dtype).at[assignment.worker].add(times)
     return RoundResult(busy_time=busy_time, round_time=jnp.max(busy_time),
-                       worker_time=jnp.sum(times))
+                       worker_time=jnp.sum(times), wasted_time=jnp.zeros_like(times[0]))
+
+
+def _play_with_failures(model, task_key, assignment, budget, round_number, times):
+    n = model.size
+    down = is_down(model.schedule, round_number, jnp.arange(n))
+    timeout = jnp.asarray(model.schedule.timeout, times.dtype)
+    task_lost = down[assignment.worker]
+    own_time = jnp.zeros(n, times.dtype).at[assignment.worker].add(
+        jnp.where(task_lost, 0.0, times))
+    holds_lost_task = jnp.zeros(n, bool).at[assignment.worker].max(task_lost)
+    num_lost = jnp.sum(task_lost)
+    reassign_key = jax.random.fold_in(task_key, 2)  # draws apart from the tasks' own
+
+    def reassign(index, carry):
+        free_at, extra_time, extra_count = carry
+        worker = jnp.argmin(free_at)
+        duration = task_times(model, reassign_key, worker, extra_count[worker], budget,
+                              round_number)
+        duration = jnp.where(index < num_lost, duration, 0.0)
+        return (free_at.at[worker].add(duration), extra_time.at[worker].add(duration),
+                extra_count.at[worker].add((index < num_lost).astype(jnp.int32)))
+
+    free_at = jnp.where(down, jnp.inf, jnp.maximum(timeout, own_time))
+    free_at, extra_time, extra_count = lax.fori_loop(
+        0, budget, reassign, (free_at, jnp.zeros(n, times.dtype), jnp.zeros(n, jnp.int32)))
+    finish = jnp.where(extra_count > 0, free_at, own_time)
+    return RoundResult(busy_time=jnp.where(holds_lost_task, timeout, own_time),
+                       round_time=jnp.max(jnp.where(down, 0.0, finish)),
+                       worker_time=jnp.sum(own_time) + jnp.sum(extra_time),
+                       wasted_time=timeout * jnp.sum(holds_lost_task))
 
 
 def greedy_round_time(model: TimeModel, task_key: jax.Array, budget: int,
@@ -50,6 +101,8 @@ def greedy_round_time(model: TimeModel, task_key: jax.Array, budget: int,
     n = model.size
     workers = jnp.arange(n, dtype=jnp.int32)
     first = task_times(model, task_key, workers, jnp.zeros(n, jnp.int32), budget, round_number)
+    if has_failures(model):  # a down worker never completes
+        first = jnp.where(is_down(model.schedule, round_number, workers), jnp.inf, first)
     negative_first, candidates = lax.top_k(-first, min(budget, n))
     pending = -negative_first            # next completion time of each candidate
     completed = jnp.zeros_like(candidates)

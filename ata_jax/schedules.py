@@ -9,6 +9,13 @@ with c_i(k) = 1 before `change_round` and change_factor_i from it on (a step cha
 straggler draw is one per (round, worker), from the round's task key, so every allocator sees
 the same stragglers (common random numbers). Means and ψ1 norms scale with m, so the mean at
 round k is E[m_i(k)]·μ_i: what the moving oracle plays. Every field is an array (traced).
+
+Failures: worker i is down in rounds fail_start_i ≤ k < fail_start_i + fail_rounds_i
+(fail_start_i = 0: never). A down worker returns nothing; the server gives up on it after
+`timeout` (time units from the round's start) and reassigns its tasks (see `ata_jax.rounds`).
+Failure times are not part of the means: the oracles do not know them. Whether a schedule
+has failures at all is static (its failure fields are None otherwise), so a model without
+failures pays nothing for them.
 """
 
 from __future__ import annotations
@@ -21,14 +28,16 @@ import jax.numpy as jnp
 import numpy as np
 
 FIELDS = ("change_round", "change_factor", "drift", "period", "amplitude", "phase",
-          "straggle_probability", "straggle_factor")
+          "straggle_probability", "straggle_factor", "fail_start", "fail_rounds", "timeout")
 PER_WORKER = ("change_factor", "drift", "amplitude", "phase", "straggle_probability",
               "straggle_factor")
+FAILURE_FIELDS = ("fail_start", "fail_rounds", "timeout")
 
 
 class Schedule(NamedTuple):
     """change_round: int32 (0: no change); period: float (0: no periodic load); the other
-    fields float[n] (see the module docstring)."""
+    fields float[n] (see the module docstring). fail_start, fail_rounds: int32[n] and
+    timeout: float, or all three None when no worker ever fails."""
 
     change_round: jax.Array
     change_factor: jax.Array
@@ -38,6 +47,9 @@ class Schedule(NamedTuple):
     phase: jax.Array
     straggle_probability: jax.Array
     straggle_factor: jax.Array
+    fail_start: jax.Array | None = None
+    fail_rounds: jax.Array | None = None
+    timeout: jax.Array | None = None
 
 
 class ScheduleError(ValueError):
@@ -51,10 +63,12 @@ def make_schedule(num_workers: int, where: str = "schedule", num_rounds: int | N
     if unknown:
         raise ScheduleError(f"{where}: unknown field(s) {', '.join(unknown)}; valid fields: "
                             f"{', '.join(FIELDS)}")
+    failures = _failures(num_workers, where, num_rounds,
+                         {name: fields.pop(name) for name in FAILURE_FIELDS if name in fields})
     defaults = dict(change_round=0, change_factor=1.0, drift=0.0, period=0.0, amplitude=0.0,
                     phase=0.0, straggle_probability=0.0, straggle_factor=1.0)
     values = {}
-    for name in FIELDS:
+    for name in defaults:
         value = fields.get(name, defaults[name])
         if name in PER_WORKER:
             array = _numbers(value, where, name)
@@ -71,7 +85,57 @@ def make_schedule(num_workers: int, where: str = "schedule", num_rounds: int | N
     _check(values, where, num_rounds)
     return Schedule(change_round=np.int32(values["change_round"]),
                     period=np.float64(values["period"]),
-                    **{name: values[name] for name in PER_WORKER})
+                    **{name: values[name] for name in PER_WORKER}, **failures)
+
+
+def _failures(num_workers: int, where: str, num_rounds: int | None, fields: dict) -> dict:
+    """The validated failure fields (all None when no worker fails)."""
+    def fail(message):
+        raise ScheduleError(f"{where}: {message}")
+
+    start = _numbers(fields.get("fail_start", 0), where, "fail_start")
+    length = _numbers(fields.get("fail_rounds", 0), where, "fail_rounds")
+    timeout = _numbers(fields.get("timeout", 0), where, "timeout")
+    if timeout.ndim != 0:
+        fail("timeout must be one number")
+    per_worker = {}
+    for name, array in (("fail_start", start), ("fail_rounds", length)):
+        if array.ndim == 0:
+            array = np.full(num_workers, float(array))
+        elif array.shape != (num_workers,):
+            fail(f"{name} must be one number or {num_workers} numbers (one per worker), "
+                 f"got {array.size}")
+        if (array < 0).any() or (array != np.round(array)).any() or (array >= 2**31).any():
+            fail(f"{name} must hold integers >= 0")
+        per_worker[name] = array.astype(np.int64)
+    start, length = per_worker["fail_start"], per_worker["fail_rounds"]
+    if ((start > 0) != (length > 0)).any():
+        fail("fail_start and fail_rounds must be both > 0 (a failure) or both 0, worker by "
+             "worker")
+    if not (start > 0).any():
+        if "timeout" in fields:
+            fail("timeout is set but no worker fails (set fail_start and fail_rounds)")
+        return {}
+    if not timeout > 0:
+        fail("a schedule with failing workers needs timeout > 0 (time units after which a "
+             "down worker's tasks are reassigned)")
+    last = int((start + length).max()) - 1
+    rounds = np.arange(1, (last if num_rounds is None else min(last, num_rounds)) + 1)
+    down = (rounds[:, None] >= start) & (rounds[:, None] < start + length)
+    if down.all(axis=1).any():
+        fail(f"every worker is down in round {int(rounds[down.all(axis=1)][0])}: "
+             "no one could finish the round")
+    return {"fail_start": start.astype(np.int32), "fail_rounds": length.astype(np.int32),
+            "timeout": np.float32(timeout)}
+
+
+def is_down(schedule: Schedule, round_number: jax.Array, worker: jax.Array) -> jax.Array:
+    """bool[...]: whether each of `worker` int[...] is down (failed) in round k."""
+    if schedule is None or schedule.fail_start is None:
+        return jnp.zeros(jnp.shape(worker), bool)
+    start = jnp.asarray(schedule.fail_start)[worker]
+    end = start + jnp.asarray(schedule.fail_rounds)[worker]
+    return (start > 0) & (round_number >= start) & (round_number < end)
 
 
 def _numbers(value, where, name) -> np.ndarray:

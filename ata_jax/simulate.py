@@ -26,6 +26,7 @@ from jax.sharding import PartitionSpec as P
 
 from ata_jax.allocation import assign, assignment_proxy_loss
 from ata_jax.allocators import POLICY_NAMES, Hyperparameters, Policy, make_policy
+from ata_jax.rounds import has_failures
 from ata_jax.summation import compensated_add, compensated_value, compensated_zeros
 from ata_jax.timemodels import TimeModel, current_means
 
@@ -49,6 +50,7 @@ class SeedSummary(NamedTuple):
     runtime: Σ_k round time. worker_time: Σ_k Σ_i T_ik. regret: Σ_k ℓ(a_k, μ_k) − ℓ(a*_k, μ_k)
     with μ_k the means of round k (NaN for a policy without an allocation).
     runtime_second_half: Σ of the round times of rounds k > K/2 (after a mid-run change).
+    wasted_time: Σ_k of the time held by failed workers (0 without failures).
     per_round: every round's figures (`RoundRecord`), or None unless recorded.
     """
 
@@ -56,6 +58,7 @@ class SeedSummary(NamedTuple):
     worker_time: jax.Array
     regret: jax.Array
     runtime_second_half: jax.Array
+    wasted_time: jax.Array
     per_round: RoundRecord | None
 
 
@@ -81,11 +84,12 @@ def run_seed(policy: Policy, model: TimeModel, hyperparameters: Hyperparameters,
              record_rounds: bool = False) -> SeedSummary:
     """One seed: K rounds of `policy` on `model`, totals reduced inside the scan."""
     stationary = model.schedule is None
+    failures = has_failures(model)
     best_loss = optimal_proxy_loss(model, budget) if stationary else None
     half = num_rounds // 2
 
     def one_round(carry, _):
-        round_number, state, runtime, worker_time, regret, second_half = carry
+        round_number, state, runtime, worker_time, regret, second_half, wasted = carry
         round_key = jax.random.fold_in(key, round_number)
         state, outcome = policy.play_round(state, round_number,
                                            jax.random.fold_in(round_key, 0),
@@ -97,18 +101,21 @@ def run_seed(policy: Policy, model: TimeModel, hyperparameters: Hyperparameters,
                  compensated_add(runtime, outcome.round_time),
                  compensated_add(worker_time, outcome.worker_time),
                  compensated_add(regret, round_regret),
-                 compensated_add(second_half, late_time))
+                 compensated_add(second_half, late_time),
+                 compensated_add(wasted, outcome.wasted_time) if failures else wasted)
         record = (RoundRecord(outcome.round_time, outcome.worker_time, round_regret)
                   if record_rounds else None)
         return carry, record
 
     initial = (jnp.int32(1), policy.init(model, hyperparameters), compensated_zeros(),
-               compensated_zeros(), compensated_zeros(), compensated_zeros())
+               compensated_zeros(), compensated_zeros(), compensated_zeros(),
+               compensated_zeros())
     # the round number is carried, not scanned over: no K-long array unless rounds are recorded
-    (_, _, runtime, worker_time, regret, second_half), per_round = lax.scan(
+    (_, _, runtime, worker_time, regret, second_half, wasted), per_round = lax.scan(
         one_round, initial, None, length=num_rounds)
     return SeedSummary(compensated_value(runtime), compensated_value(worker_time),
-                       compensated_value(regret), compensated_value(second_half), per_round)
+                       compensated_value(regret), compensated_value(second_half),
+                       compensated_value(wasted), per_round)
 
 
 TRACE_COUNTS: collections.Counter = collections.Counter()
@@ -182,6 +189,7 @@ class PolicyResult:
     run_s: float
     runtime_second_half: np.ndarray | None = None
     per_round: RoundRecord | None = None
+    wasted_time: np.ndarray | None = None
 
     def summary(self) -> dict:
         """Means and standard deviations over seeds; regret None where undefined (GTA)."""
@@ -194,7 +202,7 @@ class PolicyResult:
             return finite(float(values.mean())), finite(std)
 
         out = {}
-        for name in ("runtime", "worker_time", "regret", "runtime_second_half"):
+        for name in ("runtime", "worker_time", "regret", "runtime_second_half", "wasted_time"):
             if getattr(self, name) is not None:
                 out[name], out[f"{name}_std"] = stats(getattr(self, name))
         if self.round_time_mean is not None:
@@ -247,7 +255,9 @@ def simulate(model: TimeModel, policies: Sequence[str] = POLICY_NAMES, *, budget
             round_time_mean=None if per_round is None else per_round.round_time.mean(axis=0),
             compile_s=compile_s, run_s=run_s,
             runtime_second_half=np.asarray(summary.runtime_second_half, np.float64),
-            per_round=per_round)
+            per_round=per_round,
+            wasted_time=(np.asarray(summary.wasted_time, np.float64) if has_failures(model)
+                         else None))
         if on_result is not None:
             on_result(name, results[name])
     return results

@@ -44,11 +44,13 @@ class RoundOutcome(NamedTuple):
     """What one round cost (scalars, time units).
 
     proxy_loss is ℓ(a_k, μ) = max_i a_k,i·μ_i, NaN for a policy without an allocation (GTA).
+    wasted_time is the time held by failed workers (see `ata_jax.rounds`), 0 without failures.
     """
 
     round_time: jax.Array
     worker_time: jax.Array
     proxy_loss: jax.Array
+    wasted_time: jax.Array = 0.0
 
 
 class Allocator(NamedTuple):
@@ -79,6 +81,7 @@ def as_policy(allocator: Allocator, budget: int) -> Policy:
         result = play_assignment(model, task_key, assignment, budget, round_number)
         state = allocator.observe(state, assignment, result.busy_time, round_number)
         loss = assignment_proxy_loss(assignment, current_means(model, round_number))
-        return state, RoundOutcome(result.round_time, result.worker_time, loss)
+        return state, RoundOutcome(result.round_time, result.worker_time, loss,
+                                   result.wasted_time)
 
     return Policy(init=allocator.init, play_round=play_round, allocates=True)

@@ -69,6 +69,8 @@ def format_table(config: dict, policies: dict) -> str:
              f"{'regret (total)':>16}{'± std':>11}   (per-round means over seeds)"]
     if config.get("scheduled"):
         lines[1] += "   2nd-half round time"
+    if config.get("failures"):
+        lines[1] += "   wasted (per round)"
     for name, row in policies.items():
         per_round = lambda key: None if row[key] is None else row[key] / rounds
         line = f"{name:<15}" if len(name) <= 15 else f"{name}\n{'':<15}"  # long names wrap
@@ -77,13 +79,16 @@ def format_table(config: dict, policies: dict) -> str:
                      f"{format_number(per_round('worker_time')):>14}"
                      f"{format_number(per_round('worker_time_std')):>10}"
                      f"{format_number(row['regret']):>16}{format_number(row['regret_std']):>11}"
-                     + (f"   {format_number(row['runtime_second_half'] / (rounds - rounds // 2))}"
-                        if config.get("scheduled") else ""))
+                     + (f"   {format_number(row['runtime_second_half'] / (rounds - rounds // 2)):>21}"
+                        if config.get("scheduled") else "")
+                     + (f"   {format_number(row['wasted_time'] / rounds):>20}"
+                        if config.get("failures") else ""))
     return "\n".join(lines)
 
 
 def run_simulate(arguments: argparse.Namespace) -> int:
     from ata_jax.modelfile import resolve_time_model
+    from ata_jax.rounds import has_failures
     from ata_jax.simulate import device_count, device_kind, simulate
     from ata_jax.timemodels import ModelError
 
@@ -113,7 +118,7 @@ def run_simulate(arguments: argparse.Namespace) -> int:
         "eta_is_true_value": arguments.eta is None, "true_alpha": _finite_or_none(model.alpha),
         "true_eta": _finite_or_none(model.eta), "counting": arguments.counting,
         "discount": arguments.discount, "window": arguments.window,
-        "scheduled": model.schedule is not None,
+        "scheduled": model.schedule is not None, "failures": has_failures(model),
         "seed": arguments.seed, "per_round": arguments.per_round,
     }
     document = {"config": config, "policies": {},
