@@ -163,3 +163,16 @@ def test_discount_just_below_one_gives_finite_scores():
     for discount in (0.99999994, 0.9999997, 0.999, 0.5):
         rounds = np.asarray(effective_rounds(jnp.arange(1, 50), jnp.float32(discount)))
         assert np.isfinite(rounds).all() and (rounds >= 1.0 - 1e-6).all(), discount
+
+
+def test_a_changing_model_adds_the_change_following_policies_by_default(tmp_path):
+    out = tmp_path / "swap.json"
+    assert main(["simulate", "--time-model", "cifar-swap", "--workers", "4", "--budget", "2",
+                 "--rounds", "20", "--seeds", "2", "--out", str(out)]) == 0
+    policies = json.loads(out.read_text())["config"]["policies"]
+    assert policies == ["ata", "ata-empirical", "gta", "uta", "ofta", "ata-empirical-window",
+                        "ata-empirical-discounted", "ofta-moving"]
+    assert main(["simulate", "--workers", "4", "--budget", "2", "--rounds", "5", "--seeds",
+                 "1", "--out", str(out)]) == 0
+    assert json.loads(out.read_text())["config"]["policies"] == ["ata", "ata-empirical", "gta",
+                                                                 "uta", "ofta"]

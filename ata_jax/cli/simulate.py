@@ -10,10 +10,13 @@ from ata_jax.cli.common import (INTERRUPTED, MAX_BUDGET, UsageError, check_outpu
                                 discount_value, policy_list, positive_float, positive_int,
                                 seed_int, write_json_atomically)
 
+CHANGE_FOLLOWING_POLICIES = ("ata-empirical-window", "ata-empirical-discounted", "ofta-moving")
+"""Added to the default policies when the time model changes over rounds (has a schedule)."""
+
 
 def add_parser(commands) -> None:
     """Register `simulate` on the subcommand set `commands`."""
-    from ata_jax.allocators import ALL_POLICY_NAMES, POLICY_NAMES
+    from ata_jax.allocators import ALL_POLICY_NAMES
     from ata_jax.timemodels import PRESETS, SCHEDULED_PRESETS
 
     simulate = commands.add_parser(
@@ -31,9 +34,10 @@ def add_parser(commands) -> None:
                           help="rounds per seed (default: 1000)")
     simulate.add_argument("--seeds", type=positive_int, default=16, metavar="S",
                           help="independent seeds, run in parallel (default: 16)")
-    simulate.add_argument("--policies", type=policy_list, default=list(POLICY_NAMES),
-                          metavar="LIST", help=f"comma list of {', '.join(ALL_POLICY_NAMES)} "
-                                               "(default: the paper's five)")
+    simulate.add_argument("--policies", type=policy_list, default=None, metavar="LIST",
+                          help=f"comma list of {', '.join(ALL_POLICY_NAMES)} (default: the "
+                               "paper's five; for a model whose times change also "
+                               f"{', '.join(CHANGE_FOLLOWING_POLICIES)})")
     simulate.add_argument("--alpha", type=positive_float, default=None, metavar="A",
                           help="ATA's alpha (default: the model's true value)")
     simulate.add_argument("--eta", type=positive_float, default=None, metavar="E",
@@ -87,6 +91,7 @@ def format_table(config: dict, policies: dict) -> str:
 
 
 def run_simulate(arguments: argparse.Namespace) -> int:
+    from ata_jax.allocators import POLICY_NAMES
     from ata_jax.modelfile import resolve_time_model
     from ata_jax.rounds import has_failures
     from ata_jax.simulate import device_count, device_kind, simulate
@@ -104,6 +109,9 @@ def run_simulate(arguments: argparse.Namespace) -> int:
     if (model.size + 1) * arguments.budget >= 2**31:
         raise UsageError("ata-jax simulate: workers x budget must stay below 2^31 "
                          "(task counters are 32-bit)")
+    if arguments.policies is None:
+        arguments.policies = list(POLICY_NAMES) + (
+            list(CHANGE_FOLLOWING_POLICIES) if model.schedule is not None else [])
     alpha = model.alpha if arguments.alpha is None else arguments.alpha
     eta = model.eta if arguments.eta is None else arguments.eta
     for name, flag, value in (("ata", "--alpha", alpha), ("ata-empirical", "--eta", eta)):
