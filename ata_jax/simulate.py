@@ -216,7 +216,8 @@ def simulate(model: TimeModel, policies: Sequence[str] = POLICY_NAMES, *, budget
              window: int = 500, counting: str = "task",
              record_rounds: bool = False,
              on_result: Callable[[str, PolicyResult], None] | None = None,
-             first_seed: int = 0) -> dict[str, PolicyResult]:
+             first_seed: int = 0, prior_mean: Sequence[float] | None = None,
+             prior_count: float | Sequence[float] = 1.0) -> dict[str, PolicyResult]:
     """Run each policy on the same seeds and the same task draws.
 
     The seeds are first_seed..first_seed+num_seeds−1 of the master seed `seed`: processes
@@ -225,6 +226,8 @@ def simulate(model: TimeModel, policies: Sequence[str] = POLICY_NAMES, *, budget
 
     alpha and eta default to the model's true values (`model.alpha`, `model.eta`);
     discount is γ of the discounted variants, window the W (rounds) of the windowed ones.
+    prior_mean (float[n]) warm-starts ATA and ATA-Empirical (plain and discounted) with
+    estimates of μ worth prior_count samples each (a number or float[n]).
     Compilation is timed apart from the run (`compile_s`, `run_s`, with block_until_ready);
     a later call with the same shapes and static settings reuses the compiled program.
     `on_result(name, result)` is called as each policy finishes (e.g. to save it at once).
@@ -232,7 +235,10 @@ def simulate(model: TimeModel, policies: Sequence[str] = POLICY_NAMES, *, budget
     hyperparameters = Hyperparameters(
         alpha=jnp.float32(model.alpha if alpha is None else alpha),
         eta=jnp.float32(model.eta if eta is None else eta),
-        discount=jnp.float32(discount), window=jnp.int32(window))
+        discount=jnp.float32(discount), window=jnp.int32(window),
+        **({} if prior_mean is None else dict(
+            prior_mean=_prior_array(prior_mean, model.size, "prior_mean"),
+            prior_count=_prior_array(prior_count, model.size, "prior_count"))))
     devices = jax.local_device_count()
     padded = -(-num_seeds // devices) * devices  # whole shares per device; extras dropped
     keys = seed_keys(seed, padded, first_seed)
@@ -261,6 +267,19 @@ def simulate(model: TimeModel, policies: Sequence[str] = POLICY_NAMES, *, budget
         if on_result is not None:
             on_result(name, results[name])
     return results
+
+
+def _prior_array(values, num_workers: int, name: str) -> jax.Array:
+    """float32[n] from one number or n numbers, each finite and ≥ 0 (else ValueError)."""
+    array = np.asarray(values, np.float64)
+    if array.ndim == 0:
+        array = np.full(num_workers, float(array))
+    if array.shape != (num_workers,):
+        raise ValueError(f"{name} must be one number or {num_workers} numbers (one per "
+                         f"worker), got shape {array.shape}")
+    if not (np.isfinite(array).all() and (array >= 0).all()):
+        raise ValueError(f"{name} must hold finite numbers >= 0")
+    return jnp.asarray(array, jnp.float32)
 
 
 def device_kind() -> str:

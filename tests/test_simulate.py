@@ -151,3 +151,29 @@ def test_per_round_record_sums_to_the_totals():
     assert (ata.regret >= -1e-3).all() and (ata.worker_time >= ata.round_time).all()
     assert np.isnan(gta.regret).all()
     np.testing.assert_allclose(gta.round_time.sum(axis=1), results["gta"].runtime, rtol=1e-5)
+
+
+def test_a_right_prior_starts_near_the_oracle_and_a_wrong_one_is_corrected():
+    model = cifar(9)
+    right = simulate(model, ("ata-empirical", "ofta", "uta"), budget=4, num_rounds=300,
+                     num_seeds=8, record_rounds=True, prior_mean=np.asarray(model.mean),
+                     prior_count=200.0)
+    cold = simulate(model, ("ata-empirical",), budget=4, num_rounds=300, num_seeds=8,
+                    record_rounds=True)["ata-empirical"]
+    wrong = simulate(model, ("ata-empirical",), budget=4, num_rounds=300, num_seeds=8,
+                     record_rounds=True, prior_mean=np.asarray(model.mean)[::-1],
+                     prior_count=5.0)["ata-empirical"]
+    oracle = right["ofta"].round_time_mean[:50].mean()
+    # confident, right estimates: OFTA's rounds from the start; no prior: exploration first
+    assert right["ata-empirical"].round_time_mean[:50].mean() < 1.2 * oracle
+    assert cold.round_time_mean[:50].mean() > 1.5 * oracle
+    # reversed estimates (fast workers look slow) cost at the start, then exploration fixes it
+    assert wrong.round_time_mean[:20].mean() > cold.round_time_mean[-50:].mean()
+    assert wrong.round_time_mean[-50:].mean() < 1.1 * cold.round_time_mean[-50:].mean()
+
+
+def test_prior_must_be_one_estimate_per_worker():
+    with pytest.raises(ValueError, match="prior_mean must be one number or 9 numbers"):
+        simulate(cifar(9), ("ata",), budget=4, num_rounds=3, num_seeds=1, prior_mean=[1.0, 2.0])
+    with pytest.raises(ValueError, match="finite numbers >= 0"):
+        simulate(cifar(9), ("ata",), budget=4, num_rounds=3, num_seeds=1, prior_mean=-1.0)

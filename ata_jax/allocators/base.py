@@ -32,12 +32,18 @@ class Hyperparameters(NamedTuple):
     eta: ATA-Empirical's η ≥ max_i α_i/μ_i (dimensionless).
     discount: γ in (0, 1] of the discounted variants (1: no discounting).
     window: W, the rounds the windowed variants remember (at most their static capacity).
+    prior_mean: float[n] estimates of μ from earlier runs that warm-start ATA and
+      ATA-Empirical (time units), or None (start from nothing, as the paper's algorithm).
+    prior_count: float[n] (or a scalar for all): how many samples each prior estimate is
+      worth; the learners start with K_i = prior_count, μ̂_i = prior_mean.
     """
 
     alpha: jax.Array
     eta: jax.Array
     discount: jax.Array = 1.0
     window: jax.Array = 1
+    prior_mean: jax.Array | None = None
+    prior_count: jax.Array | None = None
 
 
 class RoundOutcome(NamedTuple):

@@ -31,6 +31,16 @@ def empty_statistics(num_workers: int, dtype=jnp.float32) -> SampleStatistics:
     return SampleStatistics(jnp.zeros(num_workers, dtype), jnp.zeros(num_workers, dtype))
 
 
+def prior_statistics(num_workers: int, prior_mean: jax.Array,
+                     prior_count: jax.Array | None) -> SampleStatistics:
+    """Statistics that start from estimates μ̂_i = prior_mean_i worth prior_count_i samples
+    each (float[n] or scalars; a count of 0 leaves that worker unexplored)."""
+    count = jnp.broadcast_to(jnp.asarray(1.0 if prior_count is None else prior_count,
+                                         jnp.float32), (num_workers,))
+    mean = jnp.broadcast_to(jnp.asarray(prior_mean, jnp.float32), (num_workers,))
+    return SampleStatistics(mean=jnp.where(count > 0, mean, 0.0), count=count)
+
+
 def observe_busy_times(statistics: SampleStatistics, tasks_per_worker: jax.Array,
                        busy_time: jax.Array, counting: str,
                        discount: jax.Array | None = None) -> SampleStatistics:
@@ -163,6 +173,12 @@ def lower_confidence_allocator(budget: int, counting: str, lower_bound, paramete
                   if window_capacity else None)
         # a windowed learner derives its statistics from the window: it keeps none of its own
         statistics = empty_statistics(model.size) if window is None else None
+        if hyperparameters.prior_mean is not None:
+            if window is not None:
+                raise ValueError("a windowed learner keeps only its window's samples: prior "
+                                 "estimates are for the plain and discounted learners")
+            statistics = prior_statistics(model.size, hyperparameters.prior_mean,
+                                          hyperparameters.prior_count)
         return LearnerState(statistics, parameter, discount, window)
 
     def choose(state, round_number, key):
