@@ -8,6 +8,8 @@ import importlib
 import pathlib
 
 FIGURES = {
+    "cifar": "ata_jax.figures.cifar",
+    "prior": "ata_jax.figures.prior",
     "cifar-swap": "ata_jax.figures.cifar_swap",
 }
 """Figure name -> module that draws it."""
