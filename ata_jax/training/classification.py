@@ -13,7 +13,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ata_jax.training.networks import accuracy, cross_entropy, init_mlp, mlp_logits
+from ata_jax.training.networks import (accuracy, cross_entropy, init_mlp, mlp_logits,
+                                       random_indices)
 from ata_jax.training.problem import TRAINING_LOSS, Problem
 
 
@@ -40,7 +41,7 @@ def make_classification_problem(name: str, train_inputs: np.ndarray, train_label
 
     def task_gradient(layers, key):
         """Gradient of the loss on examples_per_task random training examples."""
-        indices = jax.random.randint(key, (examples_per_task,), 0, num_examples)
+        indices = random_indices(key, examples_per_task, num_examples)
         return jax.grad(minibatch_loss)(layers, inputs[indices], labels[indices])
 
     def training_loss(layers):

@@ -1,7 +1,7 @@
 """Synchronous minibatch SGD iterates: one optax step per round on B averaged task gradients.
 
-Vmapped over seeds, `lax.scan` over rounds (an outer scan over measurement segments, an inner
-scan over the rounds of a segment), jitted; the metric and evaluations are computed only at
+Vmapped over seeds, scanned over rounds (a `lax.scan` over checkpoints, each running its
+segment's rounds in a `lax.fori_loop`), jitted; the metric and evaluations are computed only at
 the checkpoints. The iterates do not depend on the allocator (spec §6): the allocator decides
 which worker runs a task, not what the task computes.
 
@@ -85,25 +85,21 @@ def seed_iterates(problem: Problem, optimizer: optax.GradientTransformation, see
         return (problem.metric(parameters),
                 {name: evaluate(parameters) for name, evaluate in problem.evaluations.items()})
 
-    def rounds_from(carry, first_round, length):
-        carry, _ = lax.scan(one_round, carry, first_round + jnp.arange(length, dtype=jnp.int32))
-        return carry
-
-    def segment(carry, first_round):
-        carry = rounds_from(carry, first_round, schedule.segment_length)
+    def checkpoint(carry, segment):
+        """Run the segment's rounds (first_round, first_round + 1, …; length may be 0), then
+        measure: the metric and evaluations are traced once, whatever the schedule."""
+        first_round, length = segment
+        carry = lax.fori_loop(0, length,
+                              lambda offset, state: one_round(state, first_round + offset)[0],
+                              carry)
         return carry, measure(carry[0])
 
+    lengths = np.diff(schedule.rounds, prepend=0).astype(np.int32)  # 0, L, …, L[, remainder]
+    first_rounds = (schedule.rounds - lengths + 1).astype(np.int32)
     parameters = problem.initial_parameters(jax.random.fold_in(root, 0))
     carry = (parameters, optimizer.init(parameters), jnp.int32(0))
-    measurements = [jax.tree.map(lambda value: value[None], measure(parameters))]
-    starts = 1 + schedule.segment_length * jnp.arange(schedule.full_segments, dtype=jnp.int32)
-    carry, segments = lax.scan(segment, carry, starts)
-    measurements.append(segments)
-    if schedule.remainder:
-        carry = rounds_from(carry, jnp.int32(1 + schedule.full_segments * schedule.segment_length),
-                            schedule.remainder)
-        measurements.append(jax.tree.map(lambda value: value[None], measure(carry[0])))
-    metric, evaluations = jax.tree.map(lambda *parts: jnp.concatenate(parts), *measurements)
+    carry, (metric, evaluations) = lax.scan(checkpoint, carry,
+                                            (jnp.asarray(first_rounds), jnp.asarray(lengths)))
     return metric, evaluations, carry[2]
 
 

@@ -14,6 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.optimize
 
+from ata_jax.training.networks import random_indices
 from ata_jax.training.problem import SUBOPTIMALITY, Problem
 
 
@@ -64,7 +65,7 @@ def make_logistic(num_examples: int = 1000, dimension: int = 20, regularization:
         return logistic_objective(w, batch_features, batch_labels, regularization)
 
     def task_gradient(w, key):
-        indices = jax.random.randint(key, (examples_per_task,), 0, num_examples)
+        indices = random_indices(key, examples_per_task, num_examples)
         return jax.grad(objective)(w, a[indices], y[indices])
 
     return Problem(

@@ -36,3 +36,12 @@ def cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
 def accuracy(logits: jax.Array, labels: jax.Array) -> jax.Array:
     """Fraction of examples whose largest logit is the label."""
     return jnp.mean(jnp.argmax(logits, axis=-1) == labels)
+
+
+def random_indices(key: jax.Array, count: int, num_examples: int) -> jax.Array:
+    """int32[count] example indices, uniform with replacement: 32 random bits mod N.
+
+    (Bias at most N/2³² per index, negligible for these datasets; compiles about twice as fast
+    as `jax.random.randint` on the CPU.)
+    """
+    return (jax.random.bits(key, (count,), jnp.uint32) % num_examples).astype(jnp.int32)
