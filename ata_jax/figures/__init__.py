@@ -9,6 +9,7 @@ import pathlib
 
 FIGURES = {
     "cifar-swap": "ata_jax.figures.cifar_swap",
+    "digits": "ata_jax.figures.digits",
 }
 """Figure name -> module that draws it."""
 
