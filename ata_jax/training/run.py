@@ -9,7 +9,6 @@ runtime Σ_{j≤k} C_j and cumulative worker time Σ_{j≤k} Σ_i T_ij of the sa
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Sequence
 
 import numpy as np
@@ -130,7 +129,3 @@ def train(problem: Problem, model: TimeModel, policies: Sequence[str] = POLICY_N
     return TrainingRun(problem.name, problem.metric_name, schedule.rounds, iterates.metric,
                        iterates.evaluations, runtime, worker_time, simulation, settings, timing)
 
-
-def finite_or_none(value: float) -> float | None:
-    """value, or None where it is NaN or infinite (JSON has no such numbers)."""
-    return value if math.isfinite(value) else None
