@@ -11,6 +11,7 @@ FIGURES = {
     "cifar": "ata_jax.figures.cifar",
     "prior": "ata_jax.figures.prior",
     "cifar-swap": "ata_jax.figures.cifar_swap",
+    "digits": "ata_jax.figures.digits",
 }
 """Figure name -> module that draws it."""
 
