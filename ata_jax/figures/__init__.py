@@ -8,6 +8,8 @@ import importlib
 import pathlib
 
 FIGURES = {
+    "fig1": "ata_jax.figures.fig1",
+    "heterogeneous": "ata_jax.figures.heterogeneous",
     "cifar": "ata_jax.figures.cifar",
     "prior": "ata_jax.figures.prior",
     "cifar-swap": "ata_jax.figures.cifar_swap",
