@@ -9,6 +9,8 @@ import pathlib
 
 FIGURES = {
     "cifar-swap": "ata_jax.figures.cifar_swap",
+    "sensitivity": "ata_jax.figures.sensitivity",
+    "theory": "ata_jax.figures.theory",
 }
 """Figure name -> module that draws it."""
 
