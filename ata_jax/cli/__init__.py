@@ -14,7 +14,7 @@ from typing import Sequence
 
 from ata_jax.cli.common import USAGE_ERROR, OneLineParser, UsageError
 
-SUBCOMMANDS = ("simulate", "train", "reproduce")
+SUBCOMMANDS = ("simulate", "train", "sweep", "reproduce")
 """The modules of `ata_jax.cli` that register a subcommand, in `--help` order."""
 
 

@@ -14,6 +14,8 @@ FIGURES = {
     "prior": "ata_jax.figures.prior",
     "cifar-swap": "ata_jax.figures.cifar_swap",
     "digits": "ata_jax.figures.digits",
+    "sensitivity": "ata_jax.figures.sensitivity",
+    "theory": "ata_jax.figures.theory",
 }
 """Figure name -> module that draws it."""
 

@@ -1,0 +1,202 @@
+"""`ata-jax sweep`: a grid over α, η, discount, workers and budgets, run in checkpointed
+chunks; results in one .npz (`ata_jax.load_sweep`)."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import shlex
+import sys
+
+from ata_jax.cli.common import (INTERRUPTED, MAX_BUDGET, UsageError, check_output_path,
+                                policy_list, positive_float, positive_int, seed_int)
+
+GRAMMAR = ("a comma list of numbers or fractions (1,10,1/4), geometric ranges lo..hi "
+           "(lo, 2lo, 4lo, ... up to hi: 1/16..16), lo..hi:N (N geometric values) or "
+           "linear ranges a:b:N")
+MAX_TABLE_ROWS = 40
+
+
+def grid_values(text: str) -> tuple[float, ...]:
+    from ata_jax.sweep import SweepError, parse_grid_values
+
+    try:
+        return parse_grid_values(text)
+    except SweepError as error:
+        raise argparse.ArgumentTypeError(f"{error} (expected {GRAMMAR})") from None
+
+
+def discount_values(text: str) -> tuple[float, ...]:
+    values = grid_values(text)
+    if any(value > 1 for value in values):
+        raise argparse.ArgumentTypeError(f"discounts must lie in (0, 1], got {text!r}")
+    return values
+
+
+def int_list(text: str) -> tuple[int, ...]:
+    items = [item.strip() for item in text.split(",")]
+    try:
+        values = tuple(positive_int(item) for item in items)
+    except argparse.ArgumentTypeError as error:
+        raise argparse.ArgumentTypeError(f"expected a comma list of integers >= 1 in "
+                                         f"{text!r}: {error}") from None
+    if len(set(values)) != len(values):
+        raise argparse.ArgumentTypeError(f"a value appears twice in {text!r}")
+    return values
+
+
+def add_parser(commands) -> None:
+    """Register `sweep` on the subcommand set `commands`."""
+    from ata_jax.allocators import ALL_POLICY_NAMES
+    from ata_jax.timemodels import PRESETS, SCHEDULED_PRESETS
+
+    sweep = commands.add_parser(
+        "sweep", help="run a grid over alpha, eta, workers and budgets (checkpointed)",
+        description="Run policies over a grid of hyperparameters and sizes. alpha, eta and "
+                    "discount are traced: one compile per (policy, workers, budget) covers "
+                    "their whole grid. Grids: " + GRAMMAR + ".")
+    sweep.add_argument("--time-model", default="cifar", metavar="NAME",
+                       help=f"a preset ({', '.join([*PRESETS, *SCHEDULED_PRESETS])}) or a "
+                            "model file (default: cifar)")
+    sweep.add_argument("--workers", type=int_list, default=None, metavar="LIST",
+                       help="comma list of worker counts n (default: 51, or the model file's)")
+    sweep.add_argument("--budget", type=int_list, default=(23,), metavar="LIST",
+                       help="comma list of budgets B (default: 23)")
+    sweep.add_argument("--rounds", type=positive_int, default=1000, metavar="K",
+                       help="rounds per run (default: 1000)")
+    sweep.add_argument("--seeds", type=positive_int, default=16, metavar="S",
+                       help="seeds per grid point (default: 16)")
+    sweep.add_argument("--policies", type=policy_list, default=["ata", "ata-empirical"],
+                       metavar="LIST", help=f"comma list of {', '.join(ALL_POLICY_NAMES)} "
+                                            "(default: ata,ata-empirical)")
+    alpha = sweep.add_mutually_exclusive_group()
+    alpha.add_argument("--alpha", type=grid_values, default=None, metavar="GRID",
+                       help="ATA's alpha values (absolute)")
+    alpha.add_argument("--alpha-scale", type=grid_values, default=None, metavar="GRID",
+                       help="ATA's alpha as multiples of the model's true alpha at each n "
+                            "(default: 1)")
+    eta = sweep.add_mutually_exclusive_group()
+    eta.add_argument("--eta", type=grid_values, default=None, metavar="GRID",
+                     help="ATA-Empirical's eta values (absolute)")
+    eta.add_argument("--eta-scale", type=grid_values, default=None, metavar="GRID",
+                     help="eta as multiples of the model's true eta at each n (default: 1)")
+    sweep.add_argument("--discount", type=discount_values, default=(0.998,), metavar="GRID",
+                       help="γ values in (0, 1] of the -discounted policies (default: 0.998)")
+    sweep.add_argument("--window", type=positive_int, default=500, metavar="W",
+                       help="rounds remembered by the -window policies (default: 500)")
+    sweep.add_argument("--counting", choices=("task", "round"), default="task",
+                       help="ATA's samples: one per task (default) or one per round")
+    sweep.add_argument("--seed", type=seed_int, default=0, metavar="INT",
+                       help="master seed (default: 0)")
+    sweep.add_argument("--curves", type=int, default=0, metavar="C",
+                       help="also keep per-round curves, averaged over C blocks of rounds "
+                            "(default: 0, none)")
+    sweep.add_argument("--memory-mb", type=positive_float, default=256.0, metavar="MB",
+                       help="memory budget of one chunk of runs (default: 256)")
+    sweep.add_argument("--checkpoint", default=None, metavar="DIR",
+                       help="keep each finished chunk in DIR (absent or empty for a new sweep)")
+    sweep.add_argument("--resume", action="store_true",
+                       help="continue the sweep kept in --checkpoint DIR")
+    sweep.add_argument("--out", default=None, metavar="FILE",
+                       help="write the results (.npz; read with ata_jax.load_sweep)")
+    sweep.add_argument("--quiet", action="store_true", help="no progress lines")
+    sweep.set_defaults(handler=run_sweep_command)
+
+
+def run_sweep_command(arguments: argparse.Namespace) -> int:
+    from ata_jax.modelfile import resolve_time_model
+    from ata_jax.sweep import (SweepConfig, SweepError, model_fingerprint, print_progress,
+                               run_sweep)
+    from ata_jax.sweepfile import save_sweep
+    from ata_jax.timemodels import ModelError
+
+    command = "ata-jax sweep"
+    check_output_path(arguments.out, command)
+    if arguments.resume and arguments.checkpoint is None:
+        raise UsageError(f"{command}: --resume needs --checkpoint DIR (the sweep to continue)")
+    if any(budget > MAX_BUDGET for budget in arguments.budget):
+        raise UsageError(f"{command}: --budget above {MAX_BUDGET} (a round's solver unrolls "
+                         "B steps at compile time)")
+    if arguments.curves < 0 or arguments.curves > arguments.rounds:
+        raise UsageError(f"{command}: --curves {arguments.curves} must lie in 0..--rounds "
+                         f"({arguments.rounds})")
+    models = {}
+    try:
+        for workers in arguments.workers or (None,):
+            model = resolve_time_model(arguments.time_model, workers, arguments.rounds)
+            models[model.size] = model
+    except ModelError as error:
+        raise UsageError(f"{command}: {error}") from None
+    for model in models.values():
+        if (model.size + 1) * max(arguments.budget) >= 2**31:
+            raise UsageError(f"{command}: workers x budget must stay below 2^31")
+    modes = {}
+    for name in ("alpha", "eta"):
+        absolute, scale = getattr(arguments, name), getattr(arguments, f"{name}_scale")
+        modes[name] = ("absolute", absolute) if absolute else (
+            ("scale", scale) if scale else ("true", (1.0,)))
+        uses = [policy for policy in arguments.policies
+                if (policy.startswith("ata-empirical") if name == "eta"
+                    else policy.startswith("ata") and not policy.startswith("ata-empirical"))]
+        if uses and modes[name][0] != "absolute" and not all(
+                math.isfinite(getattr(model, name)) for model in models.values()):
+            raise UsageError(f"{command}: the model's true {name} is infinite (heavy-tailed "
+                             f"worker): pass --{name} with absolute values")
+    config = SweepConfig(
+        time_model=arguments.time_model, workers=tuple(models), budgets=arguments.budget,
+        policies=tuple(arguments.policies), alpha=modes["alpha"][1],
+        alpha_mode=modes["alpha"][0], eta=modes["eta"][1], eta_mode=modes["eta"][0],
+        discounts=arguments.discount, window=arguments.window, counting=arguments.counting,
+        rounds=arguments.rounds, seeds=arguments.seeds, seed=arguments.seed,
+        curve_points=arguments.curves,
+        model_fingerprints=tuple(model_fingerprint(model) for model in models.values()))
+    command_line = shlex.join(sys.argv)  # the process's own command line
+    try:
+        result = run_sweep(config, models, memory_mb=arguments.memory_mb,
+                           checkpoint_dir=arguments.checkpoint, resume=arguments.resume,
+                           command=command_line,
+                           progress=None if arguments.quiet else print_progress)
+    except SweepError as error:
+        raise UsageError(f"{command}: {error}") from None
+    except KeyboardInterrupt:
+        kept = (f"; finished chunks are kept in {arguments.checkpoint}: rerun with --resume"
+                if arguments.checkpoint else "; nothing kept (use --checkpoint DIR)")
+        print(f"{command}: interrupted{kept}", file=sys.stderr)
+        return INTERRUPTED
+    if arguments.out is not None:
+        save_sweep(arguments.out, result, command=command_line)
+    print(format_table(result))
+    print(f"compile {result.compile_s:.2f} s, run {result.run_s:.2f} s; chunks computed "
+          f"{result.chunks_computed}, loaded from the checkpoint {result.chunks_loaded}"
+          + (f"; wrote {arguments.out}" if arguments.out else ""))
+    return 0
+
+
+def format_table(result) -> str:
+    """Per-round means over seeds for each policy and grid point it reads (first rows)."""
+    from ata_jax.sweep import reads
+
+    config = result.config
+    lines = [f"{'policy':<15}{'n':>5}{'B':>5}{'alpha':>11}{'eta':>9}{'gamma':>7}"
+             f"{'round time':>12}{'worker time':>13}{'regret':>12}"]
+    rows = []
+    for p, policy in enumerate(config.policies):
+        used, seen = reads(policy), set()
+        for g, point in enumerate(result.points):
+            signature = (point.workers, point.budget,
+                         *(getattr(point, name) for name in used))
+            if signature in seen:
+                continue
+            seen.add(signature)
+            runtime, worker_time, regret, _ = result.totals[p, g].mean(axis=0)
+            show = lambda name, text: text if name in used else "-"
+            rows.append(f"{policy:<15}{point.workers:>5}{point.budget:>5}"
+                        f"{show('alpha', f'{point.alpha:.4g}'):>11}"
+                        f"{show('eta', f'{point.eta:.4g}'):>9}"
+                        f"{show('discount', f'{point.discount:.4g}'):>7}"
+                        f"{runtime / config.rounds:>12.4g}{worker_time / config.rounds:>13.4g}"
+                        f"{'-' if math.isnan(regret) else f'{regret:.4g}':>12}")
+    lines += rows[:MAX_TABLE_ROWS]
+    if len(rows) > MAX_TABLE_ROWS:
+        lines.append(f"... {len(rows) - MAX_TABLE_ROWS} more rows (see --out)")
+    return "\n".join(lines)

@@ -1,0 +1,608 @@
+"""Grids over α, η and discount (traced, vmapped: one compile per policy, n, B) run in chunks
+sized to a memory budget, with checkpoints that a resumed run completes identically.
+
+A sweep is the cartesian grid workers × budgets × α × η × discount, run for every policy and
+every seed. n and B change array shapes, so each (policy, n, B) is one *group* with its own
+compile; inside a group every (grid point, seed) pair is one *run*, and all runs are a single
+flat batch of (key, Hyperparameters) vmapped through `simulate.run_seed`.
+
+- Seeds: run j of any grid point uses seed j's key fold_in(key(master), j) (`seed_keys`), as
+  `simulate` does, so a sweep point equals `simulate(...)` at those α/η and chunk boundaries
+  never change a result.
+- A policy that ignores a hyperparameter (ATA ignores η, ATA-Empirical ignores α, only the
+  -discounted policies read the discount, GTA/UTA/OFTA read none) runs once per value of those
+  it reads; its results are repeated along the others (exact: same keys, same runs).
+- Chunks: a group's runs are cut into equal chunks of `chunk_runs` runs (the last padded and
+  the padding dropped, so one compiled shape serves all), `chunk_runs` chosen so that
+  chunk_runs × `bytes_per_run` ≤ the memory budget.
+- Checkpoints: with `checkpoint_dir`, each finished chunk is written atomically (temporary
+  file + rename) as an .npz beside `manifest.json` (the configuration and the chunk plan);
+  `resume=True` loads the finished chunks and computes only the rest.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import itertools
+import json
+import math
+import os
+import re
+import sys
+import tempfile
+import time
+from fractions import Fraction
+from typing import Callable, NamedTuple, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import PartitionSpec as P
+
+from ata_jax.allocators import Hyperparameters, make_policy
+from ata_jax.simulate import run_seed, seed_keys, seed_mesh
+from ata_jax.timemodels import TimeModel
+
+SUMMARY_FIELDS = ("runtime", "worker_time", "regret", "runtime_second_half")
+"""Per-run totals a sweep keeps (time units; regret NaN for GTA)."""
+CURVE_FIELDS = ("round_time", "worker_time", "regret")
+"""Per-round figures that `curve_points` decimates (block means over rounds)."""
+MANIFEST = "manifest.json"
+CHECKPOINT_FORMAT = "ata-jax-sweep-checkpoint/1"
+
+
+class SweepError(ValueError):
+    """A sweep that cannot run as asked (bad grid, mismatched checkpoint, ...): one line."""
+
+
+# ----------------------------------------------------------------------------- grid grammar
+
+_NUMBER = r"[0-9.eE+\-]+(?:/[0-9.eE+\-]+)?"
+
+
+def _number(text: str) -> float:
+    text = text.strip()
+    try:
+        value = float(Fraction(text)) if "/" in text else float(text)
+    except (ValueError, ZeroDivisionError):
+        raise SweepError(f"not a number: {text!r}") from None
+    return value
+
+
+def parse_grid_values(text: str) -> tuple[float, ...]:
+    """Parse a grid of positive numbers.
+
+    Grammar: a comma list of items, each one of
+      - a number or a fraction: `4`, `0.25`, `1/16`, `2.5e3`;
+      - `lo..hi`: the geometric range lo, 2·lo, 4·lo, ... up to hi (powers of 2 when lo is
+        one; hi is included when hi/lo is a power of 2), e.g. `1/16..16` → 1/16, 1/8, ..., 16;
+      - `lo..hi:n`: n values geometrically spaced from lo to hi, both included;
+      - `a:b:n`: n values linearly spaced from a to b, both included.
+    Every value must be finite and > 0; a value listed twice is an error. Order is kept.
+    """
+    if not text or not text.strip():
+        raise SweepError("empty grid")
+    values: list[float] = []
+    for item in text.split(","):
+        item = item.strip()
+        if not item:
+            raise SweepError(f"empty item in grid {text!r}")
+        geometric = re.fullmatch(rf"({_NUMBER})\.\.({_NUMBER})(?::(\d+))?", item)
+        linear = re.fullmatch(rf"({_NUMBER}):({_NUMBER}):(\d+)", item)
+        if geometric:
+            low, high = _number(geometric[1]), _number(geometric[2])
+            _check_positive(low, item), _check_positive(high, item)
+            if high < low:
+                raise SweepError(f"range {item!r} runs downwards")
+            if geometric[3] is None:
+                steps = math.floor(math.log2(high / low) + 1e-9)
+                values += [low * 2.0 ** k for k in range(steps + 1)]
+            else:
+                count = _count(geometric[3], item)
+                values += list(np.geomspace(low, high, count)) if count > 1 else [low]
+        elif linear:
+            low, high = _number(linear[1]), _number(linear[2])
+            count = _count(linear[3], item)
+            values += list(np.linspace(low, high, count)) if count > 1 else [low]
+        else:
+            values.append(_number(item))
+    values = [float(value) for value in values]
+    for value in values:
+        _check_positive(value, text)
+    rounded = [float(f"{value:.12g}") for value in values]
+    if len(set(rounded)) != len(rounded):
+        raise SweepError(f"a value appears twice in grid {text!r}")
+    return tuple(values)
+
+
+def _check_positive(value: float, where: str) -> None:
+    if not (math.isfinite(value) and value > 0):
+        raise SweepError(f"grid values must be finite and > 0, got {value:g} in {where!r}")
+
+
+def _count(text: str, item: str) -> int:
+    count = int(text)
+    if count < 1:
+        raise SweepError(f"a range needs at least 1 value: {item!r}")
+    return count
+
+
+# ----------------------------------------------------------------------------- configuration
+
+@dataclasses.dataclass(frozen=True)
+class SweepConfig:
+    """Everything that decides a sweep's results (JSON-serialisable via `to_dict`).
+
+    alpha_mode / eta_mode: "absolute" (alpha/eta are the values), "scale" (multiples of the
+    model's true α / η at each n) or "true" (the true value only; alpha/eta are (1.0,)).
+    curve_points: 0 for no curves, else per-round figures averaged over that many blocks.
+    model_fingerprints: a hash of each n's model, so a changed model file is noticed.
+    """
+
+    time_model: str
+    workers: tuple[int, ...]
+    budgets: tuple[int, ...]
+    policies: tuple[str, ...]
+    alpha: tuple[float, ...] = (1.0,)
+    alpha_mode: str = "true"
+    eta: tuple[float, ...] = (1.0,)
+    eta_mode: str = "true"
+    discounts: tuple[float, ...] = (0.998,)
+    window: int = 500
+    counting: str = "task"
+    rounds: int = 1000
+    seeds: int = 16
+    seed: int = 0
+    curve_points: int = 0
+    model_fingerprints: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {key: list(value) if isinstance(value, tuple) else value
+                for key, value in dataclasses.asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, document: dict) -> "SweepConfig":
+        return cls(**{key: tuple(value) if isinstance(value, list) else value
+                      for key, value in document.items()})
+
+
+def model_fingerprint(model: TimeModel) -> str:
+    """A short hash of a model's arrays and schedule (detects a changed model file)."""
+    digest = hashlib.sha256()
+    for leaf in jax.tree.leaves(model):
+        digest.update(np.asarray(leaf).tobytes())
+    digest.update(repr(model.families).encode())
+    return digest.hexdigest()[:16]
+
+
+def reads(policy_name: str) -> tuple[str, ...]:
+    """The grid hyperparameters a policy's results depend on ("alpha", "eta", "discount")."""
+    used = []
+    if policy_name.startswith("ata-empirical"):
+        used.append("eta")
+    elif policy_name.startswith("ata"):
+        used.append("alpha")
+    if policy_name.endswith("-discounted"):
+        used.append("discount")
+    return tuple(used)
+
+
+class GridPoint(NamedTuple):
+    """One point of the grid: n, B, absolute α and η, their multiples of the true values,
+    and the discount γ."""
+
+    workers: int
+    budget: int
+    alpha: float
+    eta: float
+    alpha_scale: float
+    eta_scale: float
+    discount: float
+
+
+def grid_points(config: SweepConfig, models: dict[int, TimeModel]) -> list[GridPoint]:
+    """The grid in C order over (workers, budgets, alpha, eta, discounts)."""
+    points = []
+    for n, budget, alpha, eta, discount in itertools.product(
+            config.workers, config.budgets, config.alpha, config.eta, config.discounts):
+        true_alpha, true_eta = models[n].alpha, models[n].eta
+        absolute_alpha = alpha if config.alpha_mode == "absolute" else alpha * true_alpha
+        absolute_eta = eta if config.eta_mode == "absolute" else eta * true_eta
+        points.append(GridPoint(n, budget, absolute_alpha, absolute_eta,
+                                absolute_alpha / true_alpha, absolute_eta / true_eta,
+                                discount))
+    return points
+
+
+# ----------------------------------------------------------------------------- the batch
+
+SWEEP_TRACE_COUNTS: dict = {}
+"""(policy, n, B) -> how many times its sweep batch has been traced (each trace: a compile)."""
+
+
+def _decimate(values: jax.Array, curve_points: int) -> jax.Array:
+    """Means of `values` [K] over curve_points consecutive blocks of rounds → [curve_points]."""
+    block = np.minimum(np.arange(values.shape[-1]) * curve_points // values.shape[-1],
+                       curve_points - 1)
+    sums = jax.ops.segment_sum(values, jnp.asarray(block), num_segments=curve_points)
+    return sums / jnp.asarray(np.bincount(block, minlength=curve_points), values.dtype)
+
+
+def curve_round_ends(num_rounds: int, curve_points: int) -> np.ndarray:
+    """The last round (1-based) of each curve block: int[curve_points]."""
+    block = np.minimum(np.arange(num_rounds) * curve_points // num_rounds, curve_points - 1)
+    return np.array([np.nonzero(block == b)[0][-1] + 1 for b in range(curve_points)])
+
+
+def _sweep_runs(keys, hyperparameters, model, *, policy_name, budget, num_rounds, counting,
+                window_capacity, curve_points):
+    trace_key = (policy_name, model.size, budget)
+    SWEEP_TRACE_COUNTS[trace_key] = SWEEP_TRACE_COUNTS.get(trace_key, 0) + 1  # trace time only
+    policy = make_policy(policy_name, budget, counting, window_capacity)
+
+    def one_run(key, hyper):
+        summary = run_seed(policy, model, hyper, key, budget=budget, num_rounds=num_rounds,
+                           record_rounds=curve_points > 0)
+        totals = jnp.stack([getattr(summary, name) for name in SUMMARY_FIELDS])
+        if curve_points == 0:
+            return totals, jnp.zeros((0, 0), totals.dtype)
+        curves = jnp.stack([_decimate(getattr(summary.per_round, name), curve_points)
+                            for name in CURVE_FIELDS])
+        return totals, curves
+
+    return jax.vmap(one_run)(keys, hyperparameters)
+
+
+@functools.partial(jax.jit, static_argnames=("policy_name", "budget", "num_rounds", "counting",
+                                             "window_capacity", "curve_points"))
+def sweep_chunk(keys: jax.Array, hyperparameters: Hyperparameters, model: TimeModel, *,
+                policy_name: str, budget: int, num_rounds: int, counting: str = "task",
+                window_capacity: int = 0, curve_points: int = 0):
+    """Runs of one (policy, n, B) group: keys [R] and Hyperparameters with leaves [R].
+
+    Returns (totals float32[R, 4] in SUMMARY_FIELDS order, curves float32[R, 3, C] in
+    CURVE_FIELDS order, block means over rounds; [R, 0, 0] when curve_points is 0).
+    R is split over the local devices with `shard_map` when it divides evenly.
+    """
+    run = functools.partial(_sweep_runs, policy_name=policy_name, budget=budget,
+                            num_rounds=num_rounds, counting=counting,
+                            window_capacity=window_capacity, curve_points=curve_points)
+    mesh = seed_mesh()
+    if mesh is None or keys.shape[0] % mesh.size:
+        return run(keys, hyperparameters, model)
+    return jax.shard_map(run, mesh=mesh, in_specs=(P("seeds"), P("seeds"), P()),
+                         out_specs=P("seeds"), check_vma=False)(keys, hyperparameters, model)
+
+
+def bytes_per_run(policy_name: str, model: TimeModel, *, budget: int, num_rounds: int,
+                  counting: str = "task", window_capacity: int = 0,
+                  curve_points: int = 0) -> int:
+    """An estimate of the device memory one run holds while its chunk computes (bytes).
+
+    The policy's state (from `jax.eval_shape`, twice: the scan carry and its update), one
+    round's temporaries (≈ 8n + 2B² + 16B four-byte values: scores, the solver's grid, task
+    draws), the per-round record (3 × K four-byte values) when curves are kept, and the
+    outputs. XLA may fuse some of this away; the estimate errs high, not low.
+    """
+    policy = make_policy(policy_name, budget, counting, window_capacity)
+    scalar = Hyperparameters(jnp.float32(1), jnp.float32(1), jnp.float32(1), jnp.int32(1))
+    state = jax.eval_shape(policy.init, model, scalar)
+    state_bytes = sum(math.prod(leaf.shape) * leaf.dtype.itemsize
+                      for leaf in jax.tree.leaves(state))
+    workspace = 4 * (8 * model.size + 2 * budget * budget + 16 * budget)
+    record = 3 * 4 * num_rounds if curve_points else 0
+    outputs = 4 * len(SUMMARY_FIELDS) + 4 * len(CURVE_FIELDS) * curve_points + 16
+    return 2 * state_bytes + workspace + record + outputs
+
+
+def plan_chunk_runs(total_runs: int, run_bytes: int, memory_bytes: float,
+                    devices: int = 1) -> int:
+    """Runs per chunk: the most that fit `memory_bytes` at `run_bytes` each, a multiple of
+    `devices` (at least one per device), and no more than the group needs."""
+    fit = int(memory_bytes // run_bytes) // devices * devices
+    needed = -(-total_runs // devices) * devices
+    return max(devices, min(fit, needed))
+
+
+# ----------------------------------------------------------------------------- running
+
+class Group(NamedTuple):
+    """One compile's worth of runs: a policy at one (n, B).
+
+    points: indices into the grid of this (n, B) block whose results are computed (one per
+    distinct value of the hyperparameters the policy reads); source: for every grid point of
+    the block, the position in `points` whose results it repeats.
+    """
+
+    policy: str
+    workers: int
+    budget: int
+    grid_offset: int
+    points: tuple[int, ...]
+    source: tuple[int, ...]
+
+    @property
+    def name(self) -> str:
+        return f"{self.policy}-n{self.workers}-B{self.budget}"
+
+
+def make_groups(config: SweepConfig, points: list[GridPoint]) -> list[Group]:
+    block = len(config.alpha) * len(config.eta) * len(config.discounts)
+    groups = []
+    for policy in config.policies:
+        used = reads(policy)
+        for b, (n, budget) in enumerate(itertools.product(config.workers, config.budgets)):
+            offset = b * block
+            seen: dict[tuple, int] = {}
+            chosen, source = [], []
+            for index in range(block):
+                point = points[offset + index]
+                signature = tuple(getattr(point, name) for name in used)
+                if signature not in seen:
+                    seen[signature] = len(chosen)
+                    chosen.append(index)
+                source.append(seen[signature])
+            groups.append(Group(policy, n, budget, offset, tuple(chosen), tuple(source)))
+    return groups
+
+
+@dataclasses.dataclass
+class SweepRun:
+    """What `run_sweep` returns: results as `ata_jax.load_sweep` gives them, plus timing.
+
+    totals: float64[P, G, S, 4] (SUMMARY_FIELDS), curves: float64[P, G, S, 3, C] or None.
+    """
+
+    config: SweepConfig
+    points: list[GridPoint]
+    totals: np.ndarray
+    curves: np.ndarray | None
+    compile_s: float
+    run_s: float
+    chunks_computed: int
+    chunks_loaded: int
+
+
+class ChunkInfo(NamedTuple):
+    """Passed to `on_chunk` after a chunk is finished (and saved, with a checkpoint)."""
+
+    group: str
+    index: int
+    count: int
+    runs_done: int
+    runs_total: int
+
+
+def run_sweep(config: SweepConfig, models: dict[int, TimeModel], *,
+              memory_mb: float = 256.0, checkpoint_dir: str | None = None,
+              resume: bool = False, command: str = "",
+              on_chunk: Callable[[ChunkInfo], None] | None = None,
+              progress: Callable[[str], None] | None = None) -> SweepRun:
+    """Run every (policy, n, B) group of the grid, chunk by chunk.
+
+    models: n -> the TimeModel at n. memory_mb bounds each chunk (see `bytes_per_run`).
+    checkpoint_dir: keep finished chunks there (new sweep: the directory must be absent or
+    empty; resume=True: it must hold a manifest of this same configuration).
+    on_chunk(info) is called after each finished chunk (raising from it stops the sweep,
+    with that chunk kept); progress(line) receives progress lines with an ETA (measured
+    after each group's compile).
+    """
+    points = grid_points(config, models)
+    groups = make_groups(config, points)
+    devices = jax.local_device_count()
+    plan = {}
+    for group in groups:
+        run_bytes = bytes_per_run(
+            group.policy, models[group.workers], budget=group.budget,
+            num_rounds=config.rounds, counting=config.counting,
+            window_capacity=_capacity(group.policy, config), curve_points=config.curve_points)
+        total = len(group.points) * config.seeds
+        plan[group.name] = plan_chunk_runs(total, run_bytes, memory_mb * 2**20, devices)
+    if checkpoint_dir is not None:
+        plan = open_checkpoint(checkpoint_dir, config, plan, resume, command, memory_mb)
+    elif resume:
+        raise SweepError("--resume needs --checkpoint DIR (the sweep to continue)")
+
+    keys = seed_keys(config.seed, config.seeds)
+    total_runs = sum(len(group.points) * config.seeds for group in groups)
+    num_curves = config.curve_points
+    totals = np.full((len(config.policies), len(points), config.seeds, len(SUMMARY_FIELDS)),
+                     np.nan)
+    curves = (np.full((len(config.policies), len(points), config.seeds, len(CURVE_FIELDS),
+                       num_curves), np.nan) if num_curves else None)
+    compile_s = run_s = 0.0
+    computed = loaded = 0
+    runs_done = runs_timed = 0
+    for group in groups:
+        model = models[group.workers]
+        size = plan[group.name]
+        runs = len(group.points) * config.seeds
+        count = -(-runs // size)
+        group_totals = np.zeros((runs, len(SUMMARY_FIELDS)), np.float32)
+        group_curves = np.zeros((runs, len(CURVE_FIELDS), num_curves), np.float32)
+        compiled = None
+        for index in range(count):
+            start, stop = index * size, min((index + 1) * size, runs)
+            saved = (load_chunk(checkpoint_dir, group.name, index, stop - start, num_curves)
+                     if checkpoint_dir is not None else None)
+            if saved is not None:
+                group_totals[start:stop], group_curves[start:stop] = saved
+                loaded += 1
+                runs_done += stop - start
+                continue
+            run_index = np.minimum(np.arange(start, start + size), runs - 1)  # pad the last
+            point_index = np.asarray(group.points)[run_index // config.seeds]
+            seed_index = run_index % config.seeds
+            chosen = [points[group.grid_offset + p] for p in point_index]
+            hyper = Hyperparameters(
+                alpha=jnp.asarray([p.alpha for p in chosen], jnp.float32),
+                eta=jnp.asarray([p.eta for p in chosen], jnp.float32),
+                discount=jnp.asarray([p.discount for p in chosen], jnp.float32),
+                window=jnp.full(size, config.window, jnp.int32))
+            chunk_keys = keys[jnp.asarray(seed_index)]
+            if compiled is None:
+                if progress:
+                    progress(f"compiling {group.name} ({count} chunks of {size} runs)")
+                compiled, seconds = _compiled_chunk(
+                    chunk_keys, hyper, model, policy_name=group.policy, budget=group.budget,
+                    num_rounds=config.rounds, counting=config.counting,
+                    window_capacity=_capacity(group.policy, config),
+                    curve_points=num_curves)
+                compile_s += seconds
+            began = time.perf_counter()
+            chunk_totals, chunk_curves = jax.block_until_ready(compiled(chunk_keys, hyper, model))
+            run_s += time.perf_counter() - began
+            chunk_totals = np.asarray(chunk_totals)[:stop - start]
+            chunk_curves = np.asarray(chunk_curves)[:stop - start].reshape(
+                stop - start, len(CURVE_FIELDS), num_curves)
+            if checkpoint_dir is not None:
+                save_chunk(checkpoint_dir, group.name, index, chunk_totals, chunk_curves)
+            group_totals[start:stop], group_curves[start:stop] = chunk_totals, chunk_curves
+            computed += 1
+            runs_done += stop - start
+            runs_timed += stop - start
+            if progress:
+                rate = runs_timed / run_s if run_s > 0 else float("inf")
+                eta = (total_runs - runs_done) / rate if rate > 0 else float("nan")
+                progress(f"{group.name} chunk {index + 1}/{count}: {runs_done}/{total_runs} "
+                         f"runs ({100 * runs_done / total_runs:.0f}%), {rate:,.0f} runs/s, "
+                         f"ETA {_seconds(eta)} (compiles not included)")
+            if on_chunk is not None:
+                on_chunk(ChunkInfo(group.name, index, count, runs_done, total_runs))
+        policy = config.policies.index(group.policy)
+        shaped = group_totals.reshape(len(group.points), config.seeds, len(SUMMARY_FIELDS))
+        block = np.arange(len(group.source)) + group.grid_offset
+        totals[policy, block] = shaped[np.asarray(group.source)]
+        if num_curves:
+            shaped_curves = group_curves.reshape(len(group.points), config.seeds,
+                                                 len(CURVE_FIELDS), num_curves)
+            curves[policy, block] = shaped_curves[np.asarray(group.source)]
+    return SweepRun(config, points, totals, curves, compile_s, run_s, computed, loaded)
+
+
+def _capacity(policy: str, config: SweepConfig) -> int:
+    return config.window if policy.endswith("-window") else 0
+
+
+def _seconds(value: float) -> str:
+    if not math.isfinite(value):
+        return "?"
+    return f"{value:.0f} s" if value < 120 else f"{value / 60:.1f} min"
+
+
+_COMPILED: dict = {}
+
+
+def _compiled_chunk(keys, hyperparameters, model, **static):
+    """(compiled `sweep_chunk` for these shapes and static settings, seconds compiling now)."""
+    signature = (tuple(sorted(static.items())), jax.tree.structure(model),
+                 tuple((np.shape(leaf), str(getattr(leaf, "dtype", type(leaf))))
+                       for leaf in jax.tree.leaves((keys, model, hyperparameters))))
+    if signature in _COMPILED:
+        return _COMPILED[signature], 0.0
+    began = time.perf_counter()
+    compiled = sweep_chunk.lower(keys, hyperparameters, model, **static).compile()
+    _COMPILED[signature] = compiled
+    return compiled, time.perf_counter() - began
+
+
+# ----------------------------------------------------------------------------- checkpoints
+
+def _chunk_path(directory: str, group: str, index: int) -> str:
+    return os.path.join(directory, f"{group}.chunk{index:05d}.npz")
+
+
+def save_chunk(directory: str, group: str, index: int, totals: np.ndarray,
+               curves: np.ndarray) -> None:
+    """Write one finished chunk atomically (temporary file, then rename)."""
+    write_npz_atomically(_chunk_path(directory, group, index), totals=totals, curves=curves)
+
+
+def load_chunk(directory: str, group: str, index: int, runs: int, curve_points: int):
+    """(totals, curves) of a finished chunk, or None if it was not finished."""
+    path = _chunk_path(directory, group, index)
+    if not os.path.exists(path):
+        return None
+    with np.load(path, allow_pickle=False) as stored:
+        totals, curves = stored["totals"], stored["curves"]
+    if totals.shape != (runs, len(SUMMARY_FIELDS)) or curves.shape != (
+            runs, len(CURVE_FIELDS), curve_points):
+        raise SweepError(f"checkpoint chunk {path} does not match the sweep's plan")
+    return totals, curves
+
+
+def write_npz_atomically(path: str, **arrays) -> None:
+    """np.savez to a temporary file beside `path`, then rename: never a half-written file."""
+    directory = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".ata-jax-", suffix=".npz.tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            np.savez(stream, **arrays)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def open_checkpoint(directory: str, config: SweepConfig, plan: dict[str, int], resume: bool,
+                    command: str, memory_mb: float) -> dict[str, int]:
+    """Start or reopen a checkpoint directory; returns the chunk plan to follow.
+
+    New sweep (resume False): `directory` must be absent or empty; writes the manifest.
+    Resume: the manifest's configuration must equal `config`; its chunk plan is kept (a
+    different --memory-mb does not move chunk boundaries of a started sweep).
+    """
+    manifest_path = os.path.join(directory, MANIFEST)
+    if resume:
+        if not os.path.exists(manifest_path):
+            raise SweepError(f"--resume: {directory} holds no sweep (no {MANIFEST})")
+        try:
+            with open(manifest_path) as stream:
+                manifest = json.load(stream)
+            stored = SweepConfig.from_dict(manifest["config"])
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise SweepError(f"--resume: cannot read {manifest_path}: {error}") from None
+        if stored != config:
+            differ = [key for key, value in config.to_dict().items()
+                      if manifest["config"].get(key) != value]
+            raise SweepError(f"--resume: {directory} holds a sweep with a different "
+                             f"configuration ({', '.join(differ) or 'format'} differ)")
+        for name in os.listdir(directory):  # a temporary file left by a killed run
+            if name.startswith(".ata-jax-") and name.endswith(".tmp"):
+                os.unlink(os.path.join(directory, name))
+        return {name: int(size) for name, size in manifest["chunk_runs"].items()}
+    if os.path.exists(manifest_path):
+        raise SweepError(f"--checkpoint {directory} already holds a sweep: pass --resume "
+                         "to continue it, or choose another directory")
+    if os.path.exists(directory):
+        if not os.path.isdir(directory):
+            raise SweepError(f"--checkpoint {directory} is not a directory")
+        if os.listdir(directory):
+            raise SweepError(f"--checkpoint {directory} is not empty and holds no sweep")
+    else:
+        parent = os.path.dirname(os.path.abspath(directory))
+        if not os.path.isdir(parent):
+            raise SweepError(f"--checkpoint {directory}: directory {parent} does not exist")
+        os.mkdir(directory)
+    from ata_jax.figures.output import _package_version
+
+    manifest = {"format": CHECKPOINT_FORMAT, "config": config.to_dict(), "chunk_runs": plan,
+                "memory_mb": memory_mb, "ata_jax": _package_version(), "command": command}
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".ata-jax-", suffix=".json.tmp")
+    with os.fdopen(handle, "w") as stream:
+        json.dump(manifest, stream, indent=1)
+    os.replace(temporary, manifest_path)
+    return plan
+
+
+def print_progress(line: str) -> None:
+    """Progress on stderr: rewritten in place on a terminal, one line each otherwise."""
+    if sys.stderr.isatty():
+        sys.stderr.write(f"\r\033[K{line}")
+        if line.startswith("compiling") or "100%" in line:
+            sys.stderr.write("\n")
+    else:
+        sys.stderr.write(line + "\n")
+    sys.stderr.flush()

@@ -1,0 +1,142 @@
+"""The sweep results file: one NumPy .npz with labelled axes, written by `ata-jax sweep --out`
+and read by `ata_jax.load_sweep`.
+
+Members (P policies, G grid points, S seeds, C curve points):
+  runtime, worker_time, regret, runtime_second_half   float64[P, G, S]   (time units; regret
+                                                       NaN for GTA; totals over K rounds)
+  policy                                              str[P]
+  seed                                                int64[S]   (seed indices j: key
+                                                       fold_in(key(master), j))
+  workers, budget                                     int64[G]
+  alpha, eta, alpha_scale, eta_scale, discount        float64[G] (absolute α, η; their
+                                                       multiples of the true values at n)
+  curve_round_time, curve_worker_time, curve_regret   float64[P, G, S, C] (only with curves:
+                                                       per-round means over blocks of rounds)
+  curve_round_end                                     int64[C]   (last round of each block)
+  metadata                                            str, JSON: {"config", "ata_jax",
+                                                       "command", "timing", "grid_shape", ...}
+The grid is C-ordered over (workers, budgets, alpha, eta, discounts): `grid_shape` in the
+metadata reshapes G. No pickled objects: `np.load(path)` reads it anywhere.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+
+import numpy as np
+
+from ata_jax.sweep import CURVE_FIELDS, SUMMARY_FIELDS, SweepRun
+
+GRID_FIELDS = ("workers", "budget", "alpha", "eta", "alpha_scale", "eta_scale", "discount")
+FORMAT = "ata-jax-sweep/1"
+
+
+def save_sweep(path: str, run: SweepRun, *, command: str = "", extra: dict | None = None) -> None:
+    """Write `run` to `path` (.npz) atomically: temporary file beside it, then rename."""
+    from ata_jax.figures.output import _package_version
+    import jax
+
+    config = run.config
+    arrays = {name: run.totals[..., position] for position, name in enumerate(SUMMARY_FIELDS)}
+    arrays["policy"] = np.array(config.policies)
+    arrays["seed"] = np.arange(config.seeds, dtype=np.int64)
+    for name in GRID_FIELDS:
+        dtype = np.int64 if name in ("workers", "budget") else np.float64
+        arrays[name] = np.array([getattr(point, name) for point in run.points], dtype)
+    if run.curves is not None:
+        from ata_jax.sweep import curve_round_ends
+
+        for position, name in enumerate(CURVE_FIELDS):
+            arrays[f"curve_{name}"] = run.curves[..., position, :]
+        arrays["curve_round_end"] = curve_round_ends(config.rounds, config.curve_points)
+    metadata = {"format": FORMAT, "config": config.to_dict(), "ata_jax": _package_version(),
+                "jax": jax.__version__, "device": jax.devices()[0].device_kind,
+                "device_count": jax.local_device_count(), "command": command,
+                "grid_shape": [len(config.workers), len(config.budgets), len(config.alpha),
+                               len(config.eta), len(config.discounts)],
+                "grid_axes": ["workers", "budget", "alpha", "eta", "discount"],
+                "timing": {"compile_s": run.compile_s, "run_s": run.run_s,
+                           "chunks_computed": run.chunks_computed,
+                           "chunks_loaded": run.chunks_loaded},
+                **(extra or {})}
+    arrays["metadata"] = np.array(json.dumps(metadata))
+    directory = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".ata-jax-", suffix=".npz.tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            np.savez_compressed(stream, **arrays)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+@dataclasses.dataclass
+class SweepResults:
+    """A sweep read back by `load_sweep`.
+
+    policies: tuple of P names. seeds: int64[S] seed indices. grid: dict of GRID_FIELDS ->
+    [G] arrays (workers, budget, absolute alpha and eta, alpha_scale, eta_scale, discount).
+    runtime, worker_time, regret, runtime_second_half: float64[P, G, S] totals over the K
+    rounds (time units; regret NaN where undefined, GTA).
+    curves: None, or dict round_time/worker_time/regret -> float64[P, G, S, C], per-round
+    means over the blocks of rounds ending at `curve_round_end` (int64[C]).
+    config: the sweep's configuration (every setting); metadata: config plus package
+    version, command line, device and timing.
+    """
+
+    policies: tuple[str, ...]
+    seeds: np.ndarray
+    grid: dict[str, np.ndarray]
+    runtime: np.ndarray
+    worker_time: np.ndarray
+    regret: np.ndarray
+    runtime_second_half: np.ndarray
+    curves: dict[str, np.ndarray] | None
+    curve_round_end: np.ndarray | None
+    config: dict
+    metadata: dict
+
+    def field(self, name: str, policy: str) -> np.ndarray:
+        """One summary field of one policy: float64[G, S]."""
+        return getattr(self, name)[self.policies.index(policy)]
+
+    def to_frame(self):
+        """A long pandas DataFrame: one row per (policy, grid point, seed) with columns
+        policy, point, the grid fields, seed and the four totals. Needs pandas."""
+        try:
+            import pandas
+        except ImportError:
+            raise ImportError("SweepResults.to_frame needs pandas (pip install pandas); the "
+                              "arrays themselves are plain NumPy attributes") from None
+        num_policies, num_points, num_seeds = self.runtime.shape
+        policy, point, seed = np.meshgrid(np.arange(num_policies), np.arange(num_points),
+                                          np.arange(num_seeds), indexing="ij")
+        columns = {"policy": np.asarray(self.policies)[policy.ravel()],
+                   "point": point.ravel()}
+        for name, values in self.grid.items():
+            columns[name] = values[point.ravel()]
+        columns["seed"] = self.seeds[seed.ravel()]
+        for name in SUMMARY_FIELDS:
+            columns[name] = getattr(self, name).ravel()
+        return pandas.DataFrame(columns)
+
+
+def load_sweep(path: str) -> SweepResults:
+    """Read a sweep written by `ata-jax sweep --out FILE` (see the module docstring)."""
+    with np.load(path, allow_pickle=False) as stored:
+        metadata = json.loads(str(stored["metadata"]))
+        if metadata.get("format") != FORMAT:
+            raise ValueError(f"{path}: not an ata-jax sweep file (format "
+                             f"{metadata.get('format')!r})")
+        curves = ({name: stored[f"curve_{name}"] for name in CURVE_FIELDS}
+                  if "curve_round_end" in stored.files else None)
+        return SweepResults(
+            policies=tuple(str(name) for name in stored["policy"]), seeds=stored["seed"],
+            grid={name: stored[name] for name in GRID_FIELDS},
+            **{name: stored[name] for name in SUMMARY_FIELDS}, curves=curves,
+            curve_round_end=stored["curve_round_end"] if curves is not None else None,
+            config=metadata["config"], metadata=metadata)
