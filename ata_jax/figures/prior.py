@@ -26,54 +26,58 @@ def priors(mean: np.ndarray) -> dict[str, np.ndarray | None]:
 
 def reproduce(out_dir: pathlib.Path, quick: bool) -> list[pathlib.Path]:
     settings = dict(time_model="cifar", workers=51, budget=23, rounds=5000, seeds=8, seed=0,
-                    prior_count=20.0)
+                    prior_counts=[20.0, 1000.0])
     if quick:
-        settings.update(workers=9, budget=4, rounds=100, seeds=2)
+        settings.update(workers=6, budget=4, rounds=60, seeds=2)
     model = cifar(settings["workers"])
     mean = np.asarray(model.mean, np.float64)
     rounds = np.arange(1, settings["rounds"] + 1)
     common = dict(budget=settings["budget"], num_rounds=settings["rounds"],
                   num_seeds=settings["seeds"], seed=settings["seed"], record_rounds=True)
     oracle = simulate(model, ("ofta",), **common)["ofta"]
-    curves = {}
-    for label, prior in priors(mean).items():
-        extra = {} if prior is None else dict(prior_mean=prior,
-                                              prior_count=settings["prior_count"])
-        for name, result in simulate(model, ("ata", "ata-empirical"), **common, **extra).items():
-            curves[(name, label)] = result
-    figure, axes = plt.subplots(2, 2, figsize=(11, 7), sharex=True)
     oracle_average = np.cumsum(oracle.per_round.round_time, axis=1).mean(0) / rounds
+    counts = settings["prior_counts"]
+    figure, axes = plt.subplots(2, 2 * len(counts), figsize=(5 * len(counts) * 2, 7),
+                                sharex=True, squeeze=False)
     data = {"ofta_average_iteration_time": oracle_average}
-    for column, name in enumerate(("ata", "ata-empirical")):
-        for label in priors(mean):
-            record = curves[(name, label)].per_round
-            average = np.cumsum(record.round_time, axis=1) / rounds
-            regret = np.cumsum(record.regret, axis=1)
-            for row, values in enumerate((average, regret)):
-                centre = values.mean(0)
-                band = values.std(0, ddof=1) / np.sqrt(values.shape[0])
-                line, = axes[row, column].plot(rounds, centre, label=label, linewidth=1.2)
-                axes[row, column].fill_between(rounds, centre - 2 * band, centre + 2 * band,
-                                               color=line.get_color(), alpha=0.2)
-            data[f"{name}/{label}"] = {"average_iteration_time": average.mean(0),
-                                       "cumulative_regret": regret.mean(0),
-                                       "runtime": float(record.round_time.sum(1).mean())}
-        axes[0, column].plot(rounds, oracle_average, "k--", label="OFTA (knows μ)",
-                             linewidth=1)
-        axes[0, column].set_title(f"{name}", fontsize=10)
-        axes[0, column].set_ylabel("average iteration time C_k / k")
-        axes[1, column].set_ylabel("cumulative proxy regret R_k")
-        axes[1, column].set_xlabel("round k")
-        for row in range(2):
-            axes[row, column].set_xscale("log")
-            axes[row, column].set_yscale("log")
-        axes[0, column].legend(fontsize=7)
+    for block, prior_count in enumerate(counts):
+        for label, prior in priors(mean).items():
+            extra = {} if prior is None else dict(prior_mean=prior, prior_count=prior_count)
+            results = simulate(model, ("ata", "ata-empirical"), **common, **extra)
+            for offset, name in enumerate(("ata", "ata-empirical")):
+                column = 2 * block + offset
+                record = results[name].per_round
+                average = np.cumsum(record.round_time, axis=1) / rounds
+                regret = np.cumsum(record.regret, axis=1)
+                for row, values in enumerate((average, regret)):
+                    centre = values.mean(0)
+                    spread = values.std(0, ddof=1) / np.sqrt(values.shape[0])
+                    line, = axes[row, column].plot(rounds, centre, label=label, linewidth=1.2)
+                    axes[row, column].fill_between(rounds, centre - 2 * spread,
+                                                   centre + 2 * spread,
+                                                   color=line.get_color(), alpha=0.2)
+                data[f"{name}/{label}/count {prior_count:g}"] = {
+                    "average_iteration_time": average.mean(0),
+                    "cumulative_regret": regret.mean(0),
+                    "runtime": float(record.round_time.sum(1).mean())}
+        for offset, name in enumerate(("ata", "ata-empirical")):
+            column = 2 * block + offset
+            axes[0, column].plot(rounds, oracle_average, "k--", label="OFTA (knows μ)",
+                                 linewidth=1)
+            axes[0, column].set_title(f"{name}, each prior estimate worth {prior_count:g} "
+                                      "samples", fontsize=9)
+            axes[1, column].set_xlabel("round k")
+            for row in range(2):
+                axes[row, column].set_xscale("log")
+                axes[row, column].set_yscale("log")
+    axes[0, 0].set_ylabel("average iteration time C_k / k")
+    axes[1, 0].set_ylabel("cumulative proxy regret R_k")
+    axes[0, 0].legend(fontsize=7)
     figure.suptitle(f"warm starts on cifar: n={settings['workers']}, B={settings['budget']}, "
                     f"K={settings['rounds']}, {settings['seeds']} seeds (bands: ±2 s.e.), "
-                    f"each prior estimate worth {settings['prior_count']:g} samples",
-                    fontsize=10)
+                    "true α and η", fontsize=10)
     figure.tight_layout()
     for key, row in data.items():
         if isinstance(row, dict):
-            print(f"{key:<45} runtime per round {row['runtime'] / settings['rounds']:9.1f}")
+            print(f"{key:<58} runtime per round {row['runtime'] / settings['rounds']:9.1f}")
     return save_figure(figure, out_dir, "prior", settings, data)
