@@ -9,6 +9,7 @@ import pathlib
 
 FIGURES = {
     "cifar-swap": "ata_jax.figures.cifar_swap",
+    "trace": "ata_jax.figures.trace",
 }
 """Figure name -> module that draws it."""
 
