@@ -32,6 +32,7 @@ import csv
 import dataclasses
 import math
 import pathlib
+import re
 from importlib import resources
 from typing import Any, Iterator, Sequence
 
@@ -44,6 +45,7 @@ from ata_jax.timemodels import FLOAT32_MAX, FAMILIES, NUM_PARAMS, ModelError, Ti
 TRACE_SUFFIXES: tuple[str, ...] = (".csv", ".parquet")
 REQUIRED_COLUMNS: tuple[str, ...] = ("worker", "time")
 OPTIONAL_COLUMNS: tuple[str, ...] = ("round",)
+ROUND_LIMIT = 2**62
 SHIPPED_TRACES: tuple[str, ...] = ("mlp-2cpu",)
 """Traces shipped with the package (`shipped_trace(name)`); see experiments/record_trace.py."""
 
@@ -182,7 +184,7 @@ def _parse_integer(value: Any) -> int | None:
         return int(value)
     if isinstance(value, str):
         text = value.strip()
-        if text.lstrip("+-").isdigit():
+        if re.fullmatch(r"[+-]?[0-9]+", text):
             return int(text)
     return None
 
@@ -207,8 +209,9 @@ def _parse_round(path: str, where: str, value: Any) -> int:
     if number is None:
         shown = "an empty field" if value is None or str(value).strip() == "" else repr(value)
         raise TraceError(f"{path}: {where}: round must be an integer >= 0, got {shown}")
-    if number < 0:
-        raise TraceError(f"{path}: {where}: round must be an integer >= 0, got {number}")
+    if not 0 <= number < ROUND_LIMIT:
+        raise TraceError(f"{path}: {where}: round must be an integer >= 0 (and below "
+                         f"{ROUND_LIMIT}), got {number}")
     return number
 
 
@@ -259,7 +262,12 @@ def read_trace(path: str | pathlib.Path) -> RecordedTrace:
         raise TraceError(f"{path}: no task times after the header")
     num_workers = max(times) + 1
     if integer_ids:
-        missing = [worker for worker in range(num_workers) if worker not in times]
+        missing = []  # the first few ids without rows (found within len(times) + 5 steps)
+        for worker in range(num_workers):
+            if worker not in times:
+                missing.append(worker)
+                if len(missing) == 6:
+                    break
         if missing:
             shown = ", ".join(map(str, missing[:5])) + (", ..." if len(missing) > 5 else "")
             raise TraceError(f"{path}: {first_line[num_workers - 1]}: worker ids go up to "
