@@ -1,18 +1,20 @@
 """Figure `trace`: the five allocators on a replayed real trace (the shipped `mlp-2cpu`).
 
 The trace (experiments/record_trace.py) holds 8 worker processes' measured times of NumPy
-MLP gradient steps on a shared 2-core machine, 2 tasks per worker and round for 600 rounds,
-with a busy loop that moves between the CPUs (rounds 201–400 and 401–600). Panels:
+MLP gradient steps on a shared 2-core machine, 2 tasks per worker and round for 600 recorded
+rounds, with a busy loop that moves between the CPUs (none in rounds 1–200, on CPU 1 in
+201–400, on CPU 0 in 401–600). The simulation runs K = 1800 rounds, so recorded order
+replays the recording three times. Panels:
 
   (a) each worker's recorded task times (box: quartiles, whiskers 5–95 %; dot: mean);
   (b) per-round time and worker time of each allocator, both replay orders;
   (c) round time per round, bootstrap replay (i.i.d. draws from each worker's times);
-  (d) round time per round, recorded order (round k replays recorded round k; the load
-      phases are marked).
+  (d) round time per round, recorded order (round k replays recorded round
+      ((k − 1) mod 600) + 1; dotted lines where the recording's load changed).
 
 α and η are the trace's own (empirical) values.
 
-    ata-jax reproduce trace            # B=16, K=600, 16 seeds
+    ata-jax reproduce trace            # B=16, K=1800, 16 seeds
     ata-jax reproduce trace --quick    # a smoke run (ata, gta and ofta only)
 """
 
@@ -29,8 +31,9 @@ from ata_jax.figures.output import save_figure
 from ata_jax.simulate import simulate
 
 TRACE_NAME = "mlp-2cpu"
-LOAD_CHANGES = (200.5, 400.5)
-"""Where the recording's busy loop started (on CPU 1) and moved (to CPU 0), in rounds."""
+RECORDED_ROUNDS = 600
+LOAD_PHASE = 200
+"""The shipped recording's length and the rounds between its load changes."""
 
 
 def moving_average(values: np.ndarray, width: int) -> np.ndarray:
@@ -86,13 +89,17 @@ def draw_totals(axis, results: dict, policies: tuple[str, ...]) -> None:
 
 def draw_curves(axis, results: dict, settings: dict, order: str, title: str) -> None:
     width = settings["smoothing"]
+    drawn = {}
     for name in settings["policies"]:
-        curve = moving_average(np.asarray(results[order][name]["round_time_per_round"]), width)
-        axis.plot(np.arange(width, settings["rounds"] + 1), curve, label=name, linewidth=1.1)
+        per_round = np.asarray(results[order][name]["round_time_per_round"])
+        same = [other for other, curve in drawn.items() if np.array_equal(curve, per_round)]
+        label = f"{name} (every round = {same[0]})" if same else name
+        axis.plot(np.arange(width, settings["rounds"] + 1), moving_average(per_round, width),
+                  label=label, linewidth=1.1, linestyle="--" if same else "-")
+        drawn[name] = per_round
     if order == "recorded":
-        for change in LOAD_CHANGES:
-            if change < settings["rounds"]:
-                axis.axvline(change, color="grey", linestyle=":")
+        for change in np.arange(LOAD_PHASE, settings["rounds"], LOAD_PHASE) + 0.5:
+            axis.axvline(change, color="grey", linestyle=":", linewidth=0.8)
     axis.set_yscale("log")
     axis.set_xlabel("round k")
     axis.set_ylabel(f"round time (ms, {width}-round moving average)")
@@ -101,8 +108,8 @@ def draw_curves(axis, results: dict, settings: dict, order: str, title: str) -> 
 
 
 def reproduce(out_dir: pathlib.Path, quick: bool) -> list[pathlib.Path]:
-    settings = dict(trace=TRACE_NAME, budget=16, rounds=600, seeds=16, seed=0, smoothing=20,
-                    policies=POLICY_NAMES)
+    settings = dict(trace=TRACE_NAME, budget=16, rounds=3 * RECORDED_ROUNDS, seeds=16,
+                    seed=0, smoothing=25, policies=POLICY_NAMES)
     if quick:  # three policies: an adaptive one, the race and the oracle (fewer compiles)
         settings.update(budget=4, rounds=20, seeds=2, smoothing=4,
                         policies=("ata", "gta", "ofta"))
