@@ -110,7 +110,7 @@ def _csv_rows(path: str) -> tuple[list[str], Iterator[tuple[str, list[str]]]]:
             except StopIteration:
                 return
             except csv.Error as error:
-                raise TraceError(f"{path}: line {reader.line_num + 1}: not valid CSV: {error}") \
+                raise TraceError(f"{path}: line {reader.line_num}: not valid CSV: {error}") \
                     from None
             if fields and not (len(fields) == 1 and not fields[0].strip()):  # not blank
                 yield f"line {reader.line_num}", fields

@@ -174,6 +174,7 @@ BAD_TRACES = [
     ("worker,time,round\n0,1,1\n1,2,4611686018427387904\n", 3, "got 4611686018427387904"),
     ("worker,time,round\n0,1,1\n1,2,\n", 3, "round must be an integer >= 0, got an empty"),
     ("worker,time\n", 0, "no task times after the header"),
+    ('worker,time\n0,1\n1,"2\n', 3, "not valid CSV"),
 ]
 
 
