@@ -32,6 +32,9 @@ per-worker fields take one number or a list of n):
 The fields of each family are listed in
 `ata_jax.timemodels` (FAMILY_FIELDS); unknown fields, missing fields and values out of range
 are errors that name the file and the worker.
+
+A trace of measured task times (CSV or Parquet, columns worker,time[,round]) is a model too:
+`--time-model path/to/trace.csv` replays it (see `ata_jax.traces`).
 """
 
 from __future__ import annotations
@@ -93,14 +96,28 @@ def load_model_file(path: str, num_rounds: int | None = None) -> TimeModel:
 
 
 def resolve_time_model(name: str, num_workers: int | None, num_rounds: int = 1000,
-                       default_workers: int = 51) -> TimeModel:
-    """A preset by name (with `num_workers`, default 51) or a model file by path.
+                       default_workers: int = 51, trace_order: str | None = None) -> TimeModel:
+    """A preset by name (with `num_workers`, default 51), a model file or a trace by path.
 
-    Scheduled presets (`cifar-swap`) place their change by the number of rounds.
+    Scheduled presets (`cifar-swap`) place their change by the number of rounds. A path
+    ending in .csv or .parquet is a trace of measured task times (`ata_jax.traces`),
+    replayed in `trace_order` ("bootstrap", the default, or "recorded"); `trace_order` with
+    anything but a trace is an error.
 
-    A model file fixes its own number of workers; an explicit `num_workers` that differs
-    is an error rather than a silent override.
+    A model file or trace fixes its own number of workers; an explicit `num_workers` that
+    differs is an error rather than a silent override.
     """
+    from ata_jax import traces
+
+    if traces.is_trace_path(name):
+        model = traces.load_trace_model(name, trace_order or "bootstrap")
+        if num_workers is not None and num_workers != model.size:
+            raise ModelError(f"{name}: the trace has {model.size} workers but "
+                             f"--workers {num_workers} was given")
+        return model
+    if trace_order is not None:
+        raise ModelError(f"{name}: a trace order ({trace_order}) applies only to a trace file "
+                         f"({', '.join(traces.TRACE_SUFFIXES)})")
     workers = default_workers if num_workers is None else num_workers
     if name in PRESETS:
         return PRESETS[name](workers)

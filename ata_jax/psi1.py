@@ -109,3 +109,28 @@ def lognormal_unit(log_std: float, bound: float) -> float:
     mean = truncated_lognormal_mean(0.0, log_std, upper)
     return psi1_norm(log_density, 0.0, upper, mean)
 
+
+
+def empirical_norm(values) -> float:
+    """‖X − mean‖_ψ1 for X uniform on the given sample (float64, host): the t > 0 with
+    mean(exp(|x − x̄|/t)) = 2 (0 if all values are equal).
+
+    With d = |x − x̄| and D = max d over m values, the root lies in [D/ln(2m), D/ln 2]:
+    mean exp(d/t) ≥ exp(D/t)/m and ≤ exp(D/t). The mean is summed in log space.
+    """
+    import numpy as np
+
+    values = np.asarray(values, dtype=np.float64)
+    distance = np.abs(values - values.mean())
+    largest = float(distance.max())
+    if largest == 0.0:
+        return 0.0
+    log_size = math.log(values.size)
+
+    def excess(t):
+        return float(special.logsumexp(distance / t)) - log_size - math.log(2.0)
+
+    low, high = largest / math.log(2.0 * values.size), largest / math.log(2.0)
+    if excess(high) >= 0.0:  # only when one value differs from the rest (then t = high)
+        return high
+    return optimize.brentq(excess, low, high, xtol=1e-14 * largest, rtol=1e-12)

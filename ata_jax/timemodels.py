@@ -20,6 +20,10 @@ An untruncated lognormal (upper = inf) is heavy-tailed: its ψ1 norm is infinite
 default α (and ATA-Empirical's η) are infinite too and must be given explicitly. A finite
 `upper` conditions the lognormal part on being ≤ upper (sampled exactly by inverse CDF).
 
+A replayed model (`ata_jax.traces`) instead reads each worker's recorded times from a
+`replay.ReplayTable` (field `replay`, None for the parametric families above): by bootstrap
+or in recorded order; its mean and ψ1 norm are those of each worker's empirical distribution.
+
 Common random numbers: the time of a task is a function of (round key, worker, slot) only,
 never of which allocator asks or in which order, so allocators are compared on the same draws.
 """
@@ -39,6 +43,7 @@ from jax.extend.random import threefry_2x32
 from jax.scipy.special import ndtr, ndtri
 
 from ata_jax import psi1
+from ata_jax.replay import replay_times
 from ata_jax.schedules import make_schedule, mean_multiplier, multiplier
 
 FAMILIES: tuple[str, ...] = ("constant", "exponential", "uniform", "half-normal", "lognormal",
@@ -65,7 +70,7 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 @functools.partial(jax.tree_util.register_dataclass,
-                   data_fields=["family", "params", "mean", "psi1", "schedule"],
+                   data_fields=["family", "params", "mean", "psi1", "schedule", "replay"],
                    meta_fields=["families"])
 @dataclasses.dataclass(frozen=True)
 class TimeModel:
@@ -79,6 +84,8 @@ class TimeModel:
       families: static tuple of the family ids present.
       schedule: a `schedules.Schedule` of per-round multipliers, or None (stationary). The
         means and ψ1 norms above are those of the stationary base model.
+      replay: a `replay.ReplayTable` of recorded times that replaces the families (then
+        `families` is empty), or None.
     """
 
     family: Any
@@ -87,6 +94,7 @@ class TimeModel:
     psi1: Any
     families: tuple[int, ...]
     schedule: Any = None
+    replay: Any = None
 
     @property
     def size(self) -> int:
@@ -315,6 +323,20 @@ def _uniform_from_bits(bits: jax.Array) -> jax.Array:
     return lax.bitcast_convert_type(mantissa, jnp.float32) - 1.0
 
 
+def _sample_families(model: TimeModel, worker: jax.Array, uniform: jax.Array,
+                     first_word: jax.Array, second_word: jax.Array) -> jax.Array:
+    """Task times of `worker` [t] from the model's families, given each task's uniform [t]."""
+    params = jnp.asarray(model.params, dtype=uniform.dtype)[worker]
+    family = jnp.asarray(model.family)[worker]
+    task_keys = None
+    if FAMILIES.index("gamma") in model.families:
+        task_keys = jax.vmap(jax.random.wrap_key_data)(jnp.stack([first_word, second_word], 1))
+    times = [_family_times(f, params, uniform, task_keys) for f in model.families]
+    if len(times) == 1:
+        return times[0]
+    return jnp.select([family == f for f in model.families], times)
+
+
 def current_means(model: TimeModel, round_number: jax.Array) -> jax.Array:
     """float32[n]: the mean task times in round k (the base means unless scheduled)."""
     mean = jnp.asarray(model.mean, jnp.float32)
@@ -348,16 +370,11 @@ def task_times(model: TimeModel, key: jax.Array, worker: jax.Array, slot: jax.Ar
     blocks = threefry_2x32(key_words, jnp.concatenate([counter, jnp.zeros_like(counter)]))
     first_word, second_word = blocks[:counter.size], blocks[counter.size:]
     uniform = _uniform_from_bits(first_word)
-    params = jnp.asarray(model.params, dtype=uniform.dtype)[worker]
-    family = jnp.asarray(model.family)[worker]
-    task_keys = None
-    if FAMILIES.index("gamma") in model.families:
-        task_keys = jax.vmap(jax.random.wrap_key_data)(jnp.stack([first_word, second_word], 1))
-    times = [_family_times(f, params, uniform, task_keys) for f in model.families]
-    if len(times) == 1:
-        result = times[0]
+    if model.replay is not None:
+        result = replay_times(model.replay, worker, jnp.ravel(slot), first_word, round_number,
+                              num_slots)
     else:
-        result = jnp.select([family == f for f in model.families], times)
+        result = _sample_families(model, worker, uniform, first_word, second_word)
     if model.schedule is not None:
         if round_number is None:
             raise ValueError("task_times: a scheduled (non-stationary) model needs round_number")

@@ -17,6 +17,7 @@ CHANGE_FOLLOWING_POLICIES = ("ata-empirical-window", "ata-empirical-discounted",
 def add_parser(commands) -> None:
     """Register `simulate` on the subcommand set `commands`."""
     from ata_jax.allocators import ALL_POLICY_NAMES
+    from ata_jax.replay import REPLAY_ORDERS
     from ata_jax.timemodels import PRESETS, SCHEDULED_PRESETS
 
     simulate = commands.add_parser(
@@ -24,10 +25,17 @@ def add_parser(commands) -> None:
         description="Run allocators on a worker-time model over many seeds (vmapped) and "
                     "report runtime, total worker time and proxy regret.")
     simulate.add_argument("--time-model", default="cifar", metavar="NAME",
-                          help=f"a preset ({', '.join([*PRESETS, *SCHEDULED_PRESETS])}) or a "
-                               "JSON/TOML model file (default: cifar)")
+                          help=f"a preset ({', '.join([*PRESETS, *SCHEDULED_PRESETS])}), a "
+                               "JSON/TOML model file, or a trace of measured task times "
+                               "(.csv or .parquet, columns worker,time[,round]) "
+                               "(default: cifar)")
+    simulate.add_argument("--trace-order", choices=REPLAY_ORDERS, default=None,
+                          help="how a trace is replayed: bootstrap (i.i.d. draws from each "
+                               "worker's recorded times; the default) or recorded (the "
+                               "recorded sequence, round by round)")
     simulate.add_argument("--workers", type=positive_int, default=None, metavar="N",
-                          help="number of workers n for a preset (default: 51)")
+                          help="number of workers n for a preset (default: 51; a model "
+                               "file or trace fixes n)")
     simulate.add_argument("--budget", type=positive_int, default=23, metavar="B",
                           help="tasks per round (default: 23)")
     simulate.add_argument("--rounds", type=positive_int, default=1000, metavar="K",
@@ -103,7 +111,8 @@ def run_simulate(arguments: argparse.Namespace) -> int:
                          "(a round's solver and GTA race unroll B steps at compile time)")
 
     try:
-        model = resolve_time_model(arguments.time_model, arguments.workers, arguments.rounds)
+        model = resolve_time_model(arguments.time_model, arguments.workers, arguments.rounds,
+                                   trace_order=arguments.trace_order)
     except ModelError as error:
         raise UsageError(f"ata-jax simulate: {error}") from None
     if (model.size + 1) * arguments.budget >= 2**31:
@@ -127,6 +136,7 @@ def run_simulate(arguments: argparse.Namespace) -> int:
         "true_eta": _finite_or_none(model.eta), "counting": arguments.counting,
         "discount": arguments.discount, "window": arguments.window,
         "scheduled": model.schedule is not None, "failures": has_failures(model),
+        "trace_order": None if model.replay is None else model.replay.order,
         "seed": arguments.seed, "per_round": arguments.per_round,
     }
     document = {"config": config, "policies": {},

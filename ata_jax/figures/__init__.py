@@ -16,6 +16,7 @@ FIGURES = {
     "digits": "ata_jax.figures.digits",
     "sensitivity": "ata_jax.figures.sensitivity",
     "theory": "ata_jax.figures.theory",
+    "trace": "ata_jax.figures.trace",
 }
 """Figure name -> module that draws it."""
 
