@@ -224,3 +224,43 @@ def test_checkpoint_misuse(tmp_path, capsys):
     _fails_with_one_line(capsys, [*base[:-1], str(empty), "--resume"], "holds no sweep")
     _fails_with_one_line(capsys, [*base[:-1], str(tmp_path / "no" / "such")], "does not exist")
     assert json.loads(manifest)["config"]["seeds"] == S + 1
+
+
+def test_a_killed_command_resumes_to_identical_results(tmp_path):
+    """SIGKILL the real command once a chunk is on disk; --resume finishes it, the finished
+    chunks are kept as they were, and the results equal an uninterrupted run's."""
+    import signal
+    import subprocess
+    import time
+
+    arguments = [sys.executable, "-m", "ata_jax.cli", "sweep", "--time-model", "cifar",
+                 "--workers", "5", "--budget", "3", "--rounds", "2000", "--seeds", "32",
+                 "--policies", "ata-empirical", "--eta-scale", "1/4..4", "--memory-mb",
+                 "0.01", "--quiet"]
+    environment = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    subprocess.run(arguments + ["--out", str(tmp_path / "whole.npz")], check=True,
+                   env=environment, capture_output=True, timeout=600)
+    checkpoint = tmp_path / "checkpoint"
+    running = subprocess.Popen(arguments + ["--checkpoint", str(checkpoint), "--out",
+                                            str(tmp_path / "resumed.npz")], env=environment,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 600
+    chunks = []
+    while running.poll() is None and time.monotonic() < deadline and not chunks:
+        chunks = sorted(checkpoint.glob("*.chunk*.npz")) if checkpoint.is_dir() else []
+        time.sleep(0.01)
+    assert running.poll() is None, "the sweep finished before it could be killed"
+    running.send_signal(signal.SIGKILL)
+    running.wait()
+    assert not (tmp_path / "resumed.npz").exists()
+    kept = {path.name: path.stat().st_mtime_ns for path in checkpoint.glob("*.chunk*.npz")}
+    assert kept
+    subprocess.run(arguments + ["--checkpoint", str(checkpoint), "--resume", "--out",
+                                str(tmp_path / "resumed.npz")], check=True, env=environment,
+                   capture_output=True, timeout=600)
+    for name, modified in kept.items():
+        assert (checkpoint / name).stat().st_mtime_ns == modified  # not recomputed
+    whole = ata_jax.load_sweep(tmp_path / "whole.npz")
+    resumed = ata_jax.load_sweep(tmp_path / "resumed.npz")
+    for field in ("runtime", "worker_time", "regret"):
+        np.testing.assert_array_equal(getattr(resumed, field), getattr(whole, field))
