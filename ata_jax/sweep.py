@@ -586,10 +586,10 @@ def open_checkpoint(directory: str, config: SweepConfig, plan: dict[str, int], r
         if not os.path.isdir(parent):
             raise SweepError(f"--checkpoint {directory}: directory {parent} does not exist")
         os.mkdir(directory)
-    from ata_jax.figures.output import _package_version
+    from ata_jax.provenance import package_version
 
     manifest = {"format": CHECKPOINT_FORMAT, "config": config.to_dict(), "chunk_runs": plan,
-                "memory_mb": memory_mb, "ata_jax": _package_version(), "command": command}
+                "memory_mb": memory_mb, "ata_jax": package_version(), "command": command}
     handle, temporary = tempfile.mkstemp(dir=directory, prefix=".ata-jax-", suffix=".json.tmp")
     with os.fdopen(handle, "w") as stream:
         json.dump(manifest, stream, indent=1)

@@ -36,7 +36,7 @@ FORMAT = "ata-jax-sweep/1"
 
 def save_sweep(path: str, run: SweepRun, *, command: str = "", extra: dict | None = None) -> None:
     """Write `run` to `path` (.npz) atomically: temporary file beside it, then rename."""
-    from ata_jax.figures.output import _package_version
+    from ata_jax.provenance import package_version
     import jax
 
     config = run.config
@@ -52,7 +52,7 @@ def save_sweep(path: str, run: SweepRun, *, command: str = "", extra: dict | Non
         for position, name in enumerate(CURVE_FIELDS):
             arrays[f"curve_{name}"] = run.curves[..., position, :]
         arrays["curve_round_end"] = curve_round_ends(config.rounds, config.curve_points)
-    metadata = {"format": FORMAT, "config": config.to_dict(), "ata_jax": _package_version(),
+    metadata = {"format": FORMAT, "config": config.to_dict(), "ata_jax": package_version(),
                 "jax": jax.__version__, "device": jax.devices()[0].device_kind,
                 "device_count": jax.local_device_count(), "command": command,
                 "grid_shape": [len(config.workers), len(config.budgets), len(config.alpha),

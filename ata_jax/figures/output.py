@@ -7,19 +7,13 @@ import json
 import math
 import pathlib
 import sys
-from importlib import metadata
 
 import matplotlib
 
 matplotlib.use("Agg")  # figures are files; no display needed
 import matplotlib.pyplot as plt  # noqa: E402
 
-
-def _package_version() -> str:
-    try:
-        return metadata.version("ata-jax")
-    except metadata.PackageNotFoundError:
-        return "unknown"
+from ata_jax.provenance import package_version  # noqa: E402
 
 
 def _json_safe(value):
@@ -44,7 +38,7 @@ def save_figure(figure, out_dir: pathlib.Path, name: str, settings: dict,
     figure.savefig(png, dpi=120)
     plt.close(figure)
     document = {"figure": name, "settings": settings, "data": data,
-                "provenance": {"ata_jax": _package_version(), "jax": jax.__version__,
+                "provenance": {"ata_jax": package_version(), "jax": jax.__version__,
                                "device": jax.devices()[0].device_kind,
                                "device_count": jax.local_device_count(),
                                "command": " ".join(sys.argv)}}
