@@ -49,7 +49,7 @@ def reproduce(out_dir: pathlib.Path, quick: bool) -> list[pathlib.Path]:
     settings = dict(time_model="cifar", workers=51, budget=23, rounds=750_000, seeds=8, seed=0,
                     alpha="true value", eta="true value")
     if quick:
-        settings.update(workers=9, budget=4, rounds=200, seeds=2)
+        settings.update(workers=6, budget=4, rounds=60, seeds=2)
     model = cifar(settings["workers"])
     settings.update(true_alpha=model.alpha, true_eta=model.eta)
     results = simulate(model, POLICY_NAMES, budget=settings["budget"],

@@ -13,6 +13,7 @@ import pathlib
 import matplotlib.pyplot as plt
 import numpy as np
 
+from ata_jax.figures.fig1 import log_spaced_rounds
 from ata_jax.figures.output import save_figure
 from ata_jax.simulate import simulate
 from ata_jax.timemodels import cifar
@@ -39,7 +40,8 @@ def reproduce(out_dir: pathlib.Path, quick: bool) -> list[pathlib.Path]:
     counts = settings["prior_counts"]
     figure, axes = plt.subplots(2, 2 * len(counts), figsize=(5 * len(counts) * 2, 7),
                                 sharex=True, squeeze=False)
-    data = {"ofta_average_iteration_time": oracle_average}
+    shown = log_spaced_rounds(settings["rounds"])  # the JSON keeps curves at these rounds
+    data = {"rounds": shown, "ofta_average_iteration_time": oracle_average[shown - 1]}
     for block, prior_count in enumerate(counts):
         for label, prior in priors(mean).items():
             extra = {} if prior is None else dict(prior_mean=prior, prior_count=prior_count)
@@ -57,8 +59,8 @@ def reproduce(out_dir: pathlib.Path, quick: bool) -> list[pathlib.Path]:
                                                    centre + 2 * spread,
                                                    color=line.get_color(), alpha=0.2)
                 data[f"{name}/{label}/count {prior_count:g}"] = {
-                    "average_iteration_time": average.mean(0),
-                    "cumulative_regret": regret.mean(0),
+                    "average_iteration_time": average.mean(0)[shown - 1],
+                    "cumulative_regret": regret.mean(0)[shown - 1],
                     "runtime": float(record.round_time.sum(1).mean())}
         for offset, name in enumerate(("ata", "ata-empirical")):
             column = 2 * block + offset
