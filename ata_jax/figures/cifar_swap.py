@@ -1,4 +1,4 @@
-"""Figure `cifar-swap`: round time around a change, plain vs windowed vs discounted
+"""Figure `cifar-swap`: round time and worker time around a change, plain vs windowed vs discounted
 ATA-Empirical against the fixed and the moving oracle.
 
 The `cifar-swap` model reverses its workers' means after round K/2. Plain ATA-Empirical's
@@ -41,24 +41,34 @@ def reproduce(out_dir: pathlib.Path, quick: bool) -> list[pathlib.Path]:
                        num_rounds=settings["rounds"], num_seeds=settings["seeds"],
                        seed=settings["seed"], window=settings["window"],
                        discount=settings["discount"], record_rounds=True)
-    figure, axis = plt.subplots(figsize=(8, 4.5))
+    figure, axes = plt.subplots(1, 2, figsize=(13, 4.5))
     width = settings["smoothing"]
-    for name in POLICIES:
-        curve = moving_average(results[name].round_time_mean, width)
-        axis.plot(np.arange(width, settings["rounds"] + 1), curve, label=name, linewidth=1.2)
-    axis.axvline(settings["rounds"] // 2 + 0.5, color="grey", linestyle=":", label="means swap")
-    axis.set_yscale("log")
-    axis.set_xlabel("round k")
-    axis.set_ylabel(f"round time (mean over seeds, {width}-round moving average)")
-    axis.set_title(f"cifar-swap: n={settings['workers']}, B={settings['budget']}, "
-                   f"{settings['seeds']} seeds, window {settings['window']}, "
-                   f"discount {settings['discount']}", fontsize=10)
-    axis.legend(fontsize=8)
+    for axis, field, label in ((axes[0], "round_time", "round time"),
+                               (axes[1], "worker_time", "total worker time")):
+        for name in POLICIES:
+            per_round = getattr(results[name].per_round, field).mean(axis=0)
+            axis.plot(np.arange(width, settings["rounds"] + 1),
+                      moving_average(per_round, width), label=name, linewidth=1.2)
+        axis.axvline(settings["rounds"] // 2 + 0.5, color="grey", linestyle=":",
+                     label="means swap")
+        axis.set_yscale("log")
+        axis.set_xlabel("round k")
+        axis.set_ylabel(f"{label} per round (mean over seeds, {width}-round moving average)",
+                        fontsize=8)
+    axes[0].legend(fontsize=8)
+    figure.suptitle(f"cifar-swap: n={settings['workers']}, B={settings['budget']}, "
+                    f"{settings['seeds']} seeds, window {settings['window']}, "
+                    f"discount {settings['discount']}", fontsize=10)
     figure.tight_layout()
     half = settings["rounds"] - settings["rounds"] // 2
     summary = {name: {"second_half_round_time": float(r.runtime_second_half.mean() / half),
                       "round_time": float(r.runtime.mean() / settings["rounds"]),
-                      "round_time_per_round": r.round_time_mean.tolist()}
+                      "worker_time": float(r.worker_time.mean() / settings["rounds"]),
+                      "second_half_worker_time": float(
+                          r.per_round.worker_time[:, settings["rounds"] // 2:].sum(1).mean()
+                          / half),
+                      "round_time_per_round": r.round_time_mean.tolist(),
+                      "worker_time_per_round": r.per_round.worker_time.mean(0).tolist()}
                for name, r in results.items()}
     for name, row in summary.items():
         print(f"{name:<26} second half {row['second_half_round_time']:>9.1f} per round")
