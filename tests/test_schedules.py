@@ -165,14 +165,11 @@ def test_discount_just_below_one_gives_finite_scores():
         assert np.isfinite(rounds).all() and (rounds >= 1.0 - 1e-6).all(), discount
 
 
-def test_a_changing_model_adds_the_change_following_policies_by_default(tmp_path):
-    out = tmp_path / "swap.json"
-    assert main(["simulate", "--time-model", "cifar-swap", "--workers", "4", "--budget", "2",
-                 "--rounds", "20", "--seeds", "2", "--out", str(out)]) == 0
-    policies = json.loads(out.read_text())["config"]["policies"]
-    assert policies == ["ata", "ata-empirical", "gta", "uta", "ofta", "ata-empirical-window",
-                        "ata-empirical-discounted", "ofta-moving"]
-    assert main(["simulate", "--workers", "4", "--budget", "2", "--rounds", "5", "--seeds",
-                 "1", "--out", str(out)]) == 0
-    assert json.loads(out.read_text())["config"]["policies"] == ["ata", "ata-empirical", "gta",
-                                                                 "uta", "ofta"]
+def test_a_changing_model_adds_the_change_following_policies_by_default():
+    from ata_jax.cli.simulate import default_policies
+
+    assert default_policies(resolve_time_model("cifar-swap", 4, 20)) == [
+        "ata", "ata-empirical", "gta", "uta", "ofta", "ata-empirical-window",
+        "ata-empirical-discounted", "ofta-moving"]
+    assert default_policies(resolve_time_model("cifar", 4)) == ["ata", "ata-empirical", "gta",
+                                                                "uta", "ofta"]

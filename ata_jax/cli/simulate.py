@@ -14,6 +14,14 @@ CHANGE_FOLLOWING_POLICIES = ("ata-empirical-window", "ata-empirical-discounted",
 """Added to the default policies when the time model changes over rounds (has a schedule)."""
 
 
+def default_policies(model) -> list[str]:
+    """The paper's five, plus the change-following allocators for a model with a schedule."""
+    from ata_jax.allocators import POLICY_NAMES
+
+    return list(POLICY_NAMES) + (list(CHANGE_FOLLOWING_POLICIES)
+                                 if model.schedule is not None else [])
+
+
 def add_parser(commands) -> None:
     """Register `simulate` on the subcommand set `commands`."""
     from ata_jax.allocators import ALL_POLICY_NAMES
@@ -99,7 +107,6 @@ def format_table(config: dict, policies: dict) -> str:
 
 
 def run_simulate(arguments: argparse.Namespace) -> int:
-    from ata_jax.allocators import POLICY_NAMES
     from ata_jax.modelfile import resolve_time_model
     from ata_jax.rounds import has_failures
     from ata_jax.simulate import device_count, device_kind, simulate
@@ -119,8 +126,7 @@ def run_simulate(arguments: argparse.Namespace) -> int:
         raise UsageError("ata-jax simulate: workers x budget must stay below 2^31 "
                          "(task counters are 32-bit)")
     if arguments.policies is None:
-        arguments.policies = list(POLICY_NAMES) + (
-            list(CHANGE_FOLLOWING_POLICIES) if model.schedule is not None else [])
+        arguments.policies = default_policies(model)
     alpha = model.alpha if arguments.alpha is None else arguments.alpha
     eta = model.eta if arguments.eta is None else arguments.eta
     for name, flag, value in (("ata", "--alpha", alpha), ("ata-empirical", "--eta", eta)):
