@@ -11,8 +11,11 @@ start), then reassigns every task of the down workers one by one, each to the li
 that is free first (free at max(τ, the end of its own tasks)), which runs it after its own.
 The round ends when the last task, own or reassigned, is done. Worker time counts the live
 workers' work (own and reassigned); the wasted time is τ for each down worker that held
-tasks. The allocator observes τ as a down worker's busy time (a censored observation: its
-tasks took at least τ), so learners steer away from it. In GTA's race the down workers just
+tasks. The allocator observes a_i·τ as the busy time of a down worker that held a_i tasks:
+each of its tasks is charged the timeout (a censored observation: its first task took longer
+than τ, the others are unknown), so learners steer away from it as long as τ exceeds the
+worker's normal task time, which any sensible timeout does. Reassigned tasks are fresh draws
+for the live worker, with the round's straggling of that worker. In GTA's race the down workers just
 never finish a task: the race runs among the live ones and the down workers' round is wasted.
 """
 
@@ -72,7 +75,7 @@ def _play_with_failures(model, task_key, assignment, budget, round_number, times
         free_at, extra_time, extra_count = carry
         worker = jnp.argmin(free_at)
         duration = task_times(model, reassign_key, worker, extra_count[worker], budget,
-                              round_number)
+                              round_number, straggle_key=task_key)
         duration = jnp.where(index < num_lost, duration, 0.0)
         return (free_at.at[worker].add(duration), extra_time.at[worker].add(duration),
                 extra_count.at[worker].add((index < num_lost).astype(jnp.int32)))
@@ -81,7 +84,8 @@ def _play_with_failures(model, task_key, assignment, budget, round_number, times
     free_at, extra_time, extra_count = lax.fori_loop(
         0, budget, reassign, (free_at, jnp.zeros(n, times.dtype), jnp.zeros(n, jnp.int32)))
     finish = jnp.where(extra_count > 0, free_at, own_time)
-    return RoundResult(busy_time=jnp.where(holds_lost_task, timeout, own_time),
+    held = jnp.zeros(n, times.dtype).at[assignment.worker].add(task_lost.astype(times.dtype))
+    return RoundResult(busy_time=jnp.where(holds_lost_task, timeout * held, own_time),
                        round_time=jnp.max(jnp.where(down, 0.0, finish)),
                        worker_time=jnp.sum(own_time) + jnp.sum(extra_time),
                        wasted_time=timeout * jnp.sum(holds_lost_task))

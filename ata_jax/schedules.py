@@ -109,6 +109,8 @@ def _failures(num_workers: int, where: str, num_rounds: int | None, fields: dict
             fail(f"{name} must hold integers >= 0")
         per_worker[name] = array.astype(np.int64)
     start, length = per_worker["fail_start"], per_worker["fail_rounds"]
+    if ((start + length) >= 2**31).any():
+        fail("fail_start + fail_rounds must stay below 2^31")
     if ((start > 0) != (length > 0)).any():
         fail("fail_start and fail_rounds must be both > 0 (a failure) or both 0, worker by "
              "worker")
@@ -127,6 +129,16 @@ def _failures(num_workers: int, where: str, num_rounds: int | None, fields: dict
              "no one could finish the round")
     return {"fail_start": start.astype(np.int32), "fail_rounds": length.astype(np.int32),
             "timeout": np.float32(timeout)}
+
+
+def changes_speed(schedule: Schedule | None) -> bool:
+    """Whether `schedule` ever changes a worker's task-time distribution (a step change,
+    drift, periodic load or stragglers), as opposed to only taking workers down. Host only."""
+    if schedule is None:
+        return False
+    return bool(int(schedule.change_round) > 0 or np.any(np.asarray(schedule.drift) != 0)
+                or (float(schedule.period) > 0 and np.any(np.asarray(schedule.amplitude) > 0))
+                or np.any(np.asarray(schedule.straggle_probability) > 0))
 
 
 def is_down(schedule: Schedule, round_number: jax.Array, worker: jax.Array) -> jax.Array:

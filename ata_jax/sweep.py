@@ -97,8 +97,11 @@ def parse_grid_values(text: str) -> tuple[float, ...]:
             if high < low:
                 raise SweepError(f"range {item!r} runs downwards")
             if geometric[3] is None:
-                steps = math.floor(math.log2(high / low) + 1e-9)
-                values += [low * 2.0 ** k for k in range(steps + 1)]
+                steps = math.floor(math.log2(high) - math.log2(low) + 1e-9)
+                if steps + 1 > MAX_GRID_VALUES:
+                    raise SweepError(f"range {item!r} holds {steps + 1} values; at most "
+                                     f"{MAX_GRID_VALUES}")
+                values += [math.ldexp(low, k) for k in range(steps + 1)]
             else:
                 count = _count(geometric[3], item)
                 values += list(np.geomspace(low, high, count)) if count > 1 else [low]
@@ -109,6 +112,8 @@ def parse_grid_values(text: str) -> tuple[float, ...]:
         else:
             values.append(_number(item))
     values = [float(value) for value in values]
+    if len(values) > MAX_GRID_VALUES:
+        raise SweepError(f"grid {text!r} has {len(values)} values; at most {MAX_GRID_VALUES}")
     for value in values:
         _check_positive(value, text)
     rounded = [float(f"{value:.12g}") for value in values]
@@ -122,10 +127,17 @@ def _check_positive(value: float, where: str) -> None:
         raise SweepError(f"grid values must be finite and > 0, got {value:g} in {where!r}")
 
 
+MAX_GRID_VALUES = 10_000
+"""The most values one grid axis may hold (a typo such as `1..16:1000000000` is an error, not
+an attempt to allocate billions of runs)."""
+
+
 def _count(text: str, item: str) -> int:
     count = int(text)
     if count < 1:
         raise SweepError(f"a range needs at least 1 value: {item!r}")
+    if count > MAX_GRID_VALUES:
+        raise SweepError(f"range {item!r} asks for {count} values; at most {MAX_GRID_VALUES}")
     return count
 
 

@@ -346,7 +346,8 @@ def current_means(model: TimeModel, round_number: jax.Array) -> jax.Array:
 
 
 def task_times(model: TimeModel, key: jax.Array, worker: jax.Array, slot: jax.Array,
-               num_slots: int, round_number: jax.Array | None = None) -> jax.Array:
+               num_slots: int, round_number: jax.Array | None = None,
+               straggle_key: jax.Array | None = None) -> jax.Array:
     """Time of task `slot` (0-based) of `worker` in the round whose task key is `key`.
 
     Each task is one Threefry-2x32 block keyed by the round's key on the counter
@@ -360,6 +361,9 @@ def task_times(model: TimeModel, key: jax.Array, worker: jax.Array, slot: jax.Ar
       slot: int32[...], task slots in [0, num_slots), same shape as `worker`.
       num_slots: static bound on slots (the budget B); fixes the (worker, slot) → draw map.
       round_number: the round k (from 1); needed when the model has a schedule.
+      straggle_key: the key of the round's straggler draws (default: `key`); extra tasks
+        drawn from another key (reassigned work) pass the round's task key here, so a
+        worker straggles on all of its tasks of a round or on none.
     Returns:
       float32[...] task times (time units), one per (worker, slot) pair.
     """
@@ -380,7 +384,9 @@ def task_times(model: TimeModel, key: jax.Array, worker: jax.Array, slot: jax.Ar
             raise ValueError("task_times: a scheduled (non-stationary) model needs round_number")
         # one straggler draw per (round, worker): counters above every task's counter
         straggle_counter = (model.size * num_slots + worker).astype(jnp.uint32)
-        straggle_bits = threefry_2x32(key_words, jnp.concatenate(
+        straggle_words = (key_words if straggle_key is None
+                          else jax.random.bits(straggle_key, (2,), jnp.uint32))
+        straggle_bits = threefry_2x32(straggle_words, jnp.concatenate(
             [straggle_counter, jnp.zeros_like(straggle_counter)]))[:counter.size]
         result = result * multiplier(model.schedule, round_number, worker,
                                      _uniform_from_bits(straggle_bits))

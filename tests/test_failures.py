@@ -39,7 +39,8 @@ def replay(model, key, counts, round_number):
     reassign_key = jax.random.fold_in(key, 2)
     for _ in range(lost):
         j = int(np.argmin(free))  # ties: lowest index, as jnp.argmin
-        duration = draw(reassign_key, j, extra[j])
+        duration = float(task_times(model, reassign_key, jnp.int32(j), jnp.int32(extra[j]),
+                                    BUDGET, round_number, straggle_key=key))
         free[j] += duration
         extra_time[j] += duration
         extra[j] += 1
@@ -47,7 +48,7 @@ def replay(model, key, counts, round_number):
     held = [down[i] and counts[i] > 0 for i in range(N)]
     return dict(round_time=max(f for f, d in zip(finish, down) if not d),
                 worker_time=sum(own) + sum(extra_time), wasted_time=TIMEOUT * sum(held),
-                busy_time=[TIMEOUT if h else o for h, o in zip(held, own)])
+                busy_time=[TIMEOUT * counts[i] if held[i] else own[i] for i in range(N)])
 
 
 @pytest.mark.parametrize("round_number", [1, 3, 4, 6])
@@ -92,22 +93,26 @@ def test_gta_races_among_the_live_workers_only():
 
 
 def test_wasted_time_and_learners_steer_away_from_a_down_worker():
-    # worker 0, the fastest, is down for rounds 100..299; everybody else stays up
-    n, rounds = 9, 400
-    schedule = make_schedule(n, num_rounds=rounds, fail_start=[100] + [0] * (n - 1),
-                             fail_rounds=[200] + [0] * (n - 1), timeout=200.0)
+    # worker 0, the fastest (mean 58), is down for rounds 300..499 with a timeout of 3000
+    n, rounds, timeout = 5, 600, 3000.0
+    schedule = make_schedule(n, num_rounds=rounds, fail_start=[300] + [0] * (n - 1),
+                             fail_rounds=[200] + [0] * (n - 1), timeout=timeout)
     model = dataclasses.replace(cifar(n), schedule=schedule)
-    results = simulate(model, ("ata-empirical-discounted", "ofta", "gta"), budget=4,
-                       num_rounds=rounds, num_seeds=4, discount=0.97)
-    ofta = results["ofta"].wasted_time
-    # OFTA always loads worker 0 (it does not know about failures): 200 rounds x timeout
-    np.testing.assert_allclose(ofta, 200 * 200.0)
-    learner = results["ata-empirical-discounted"].wasted_time
-    assert (learner < 0.5 * ofta).all(), learner   # it observes the timeouts and moves on
+    results = simulate(model, ("ata-empirical", "ata-discounted", "uta", "ofta", "gta"),
+                       budget=4, num_rounds=rounds, num_seeds=4, discount=0.99)
+    loaded_down_rounds = {name: result.wasted_time / timeout
+                          for name, result in results.items() if name != "gta"}
+    # OFTA does not know about failures: it loads worker 0 in every one of the 200 rounds
+    np.testing.assert_allclose(loaded_down_rounds["ofta"], 200)
+    # UTA spreads 4 tasks over 5 workers: worker 0 is loaded in about 4/5 of the rounds
+    assert (loaded_down_rounds["uta"] > 120).all()
+    # the learners are charged the timeout per held task and move their tasks elsewhere
+    for name in ("ata-empirical", "ata-discounted"):
+        assert (loaded_down_rounds[name] < 50).all(), (name, loaded_down_rounds[name])
     # GTA: the down worker's whole round is wasted, Σ over its down rounds of C_k
     assert (results["gta"].wasted_time > 0).all()
     assert (results["gta"].wasted_time < results["gta"].runtime).all()
-    assert results["ofta"].summary()["wasted_time"] == pytest.approx(40000.0)
+    assert results["ofta"].summary()["wasted_time"] == pytest.approx(200 * timeout)
 
 
 def test_a_model_without_failures_reports_no_wasted_time():
@@ -147,3 +152,19 @@ def test_model_file_with_failures_runs_from_the_command_line(tmp_path, capsys):
                                 "schedule": {"fail_start": [1, 0], "fail_rounds": [3, 0]}}))
     assert main(["simulate", "--time-model", str(path), "--rounds", "5"]) == 2
     assert "timeout" in capsys.readouterr().err
+
+
+def test_a_reassigned_task_straggles_with_its_worker():
+    """One straggler draw per (round, worker): reassigned tasks share the live worker's."""
+    schedule = make_schedule(2, fail_start=[1, 0], fail_rounds=[5, 0], timeout=10.0,
+                             straggle_probability=[0.0, 0.5], straggle_factor=[1.0, 1000.0])
+    model = dataclasses.replace(cifar(2), schedule=schedule)
+    assignment = Assignment(jnp.array([0, 1], jnp.int32), jnp.array([0, 0], jnp.int32))
+    for seed in range(12):
+        key = jax.random.key(seed)
+        result = play_assignment(model, key, assignment, 2, jnp.int32(2))
+        own = float(task_times(model, key, jnp.int32(1), jnp.int32(0), 2, 2))
+        extra = float(result.worker_time) - own
+        # worker 1 (shift 58 + Exp(58)) straggling takes ≥ 58 000 per task; not straggling,
+        # far less: its own task and the reassigned one agree
+        assert (own > 50_000) == (extra > 50_000), (seed, own, extra)

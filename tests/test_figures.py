@@ -30,3 +30,11 @@ def test_unknown_figure_lists_the_valid_ones(capsys):
     assert main(["reproduce", "fig99", "--quick"]) == 2
     error = capsys.readouterr().err
     assert "fig99" in error and "cifar-swap" in error and error.count("\n") == 1
+
+
+def test_an_unwritable_output_folder_is_one_line_before_any_work(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    assert main(["reproduce", "cifar", "--quick", "--out-dir", str(blocker / "below")]) == 2
+    error = capsys.readouterr().err
+    assert "cannot be written" in error and error.count("\n") == 1

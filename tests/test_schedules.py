@@ -173,3 +173,10 @@ def test_a_changing_model_adds_the_change_following_policies_by_default():
         "ata-empirical-discounted", "ofta-moving"]
     assert default_policies(resolve_time_model("cifar", 4)) == ["ata", "ata-empirical", "gta",
                                                                 "uta", "ofta"]
+    only_failures = dataclasses.replace(cifar(4), schedule=make_schedule(
+        4, fail_start=[3, 0, 0, 0], fail_rounds=[2, 0, 0, 0], timeout=100.0))
+    assert default_policies(only_failures) == ["ata", "ata-empirical", "gta", "uta", "ofta"]
+    for fields in (dict(drift=0.01), dict(straggle_probability=0.1, straggle_factor=2.0),
+                   dict(period=10.0, amplitude=0.5)):
+        changing = dataclasses.replace(cifar(4), schedule=make_schedule(4, **fields))
+        assert "ofta-moving" in default_policies(changing), fields

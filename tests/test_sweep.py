@@ -197,6 +197,9 @@ def _fails_with_one_line(capsys, arguments, *needles):
     (["--policies", "ata,foo"], "unknown policy 'foo'"),
     (["--resume"], "--resume needs --checkpoint"),
     (["--time-model", "nosuch"], "unknown time model"),
+    (["--alpha-scale", "1..1e300:1000000000"], "at most 10000"),
+    (["--eta-scale", "1..2:6000,3..4:6000"], "has 12000 values; at most 10000"),
+    (["--checkpoint", "/proc/no/such/checkpoint"], "ata-jax"),
 ])
 def test_bad_grid_input(capsys, arguments, needle):
     _fails_with_one_line(capsys, arguments, needle)

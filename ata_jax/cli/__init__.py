@@ -40,4 +40,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         print(str(error), file=sys.stderr)
         return USAGE_ERROR
+    except OSError as error:  # a path that cannot be read or written: one line, not a trace
+        where = f": {error.filename}" if getattr(error, "filename", None) else ""
+        print(f"ata-jax: {error.strerror or error}{where}", file=sys.stderr)
+        return USAGE_ERROR
 

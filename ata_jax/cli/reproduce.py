@@ -14,8 +14,8 @@ def add_parser(commands) -> None:
 
     reproduce = commands.add_parser(
         "reproduce", help="regenerate a figure (PNG) and its data (JSON)",
-        description="Regenerate a figure into --out-dir as NAME.png with NAME.json beside it "
-                    "(every parameter, the plotted data, versions and device).")
+        description="Regenerate a figure into --out-dir as PNG files, each with a JSON beside "
+                    "it (every parameter, the plotted data, versions and device).")
     reproduce.add_argument("name", metavar="NAME", help=f"one of: {', '.join(FIGURES)}")
     reproduce.add_argument("--quick", action="store_true",
                            help="small settings that finish in under a minute (a smoke run)")
@@ -32,6 +32,15 @@ def run_reproduce(arguments: argparse.Namespace) -> int:
                          f"figures: {', '.join(FIGURES)}")
     if os.path.exists(arguments.out_dir) and not os.path.isdir(arguments.out_dir):
         raise UsageError(f"ata-jax reproduce: --out-dir {arguments.out_dir} is not a directory")
+    try:  # fail before the computation, not after it
+        os.makedirs(arguments.out_dir, exist_ok=True)
+        probe = os.path.join(arguments.out_dir, ".ata-jax-write-test")
+        with open(probe, "w"):
+            pass
+        os.unlink(probe)
+    except OSError as error:
+        raise UsageError(f"ata-jax reproduce: --out-dir {arguments.out_dir} cannot be "
+                         f"written: {error.strerror or error}") from None
     for path in reproduce(arguments.name, arguments.out_dir, arguments.quick):
         print(f"wrote {path}")
     return 0

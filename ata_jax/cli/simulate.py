@@ -15,11 +15,13 @@ CHANGE_FOLLOWING_POLICIES = ("ata-empirical-window", "ata-empirical-discounted",
 
 
 def default_policies(model) -> list[str]:
-    """The paper's five, plus the change-following allocators for a model with a schedule."""
+    """The paper's five, plus the change-following allocators for a model whose task times
+    change over rounds (not for one whose schedule only takes workers down)."""
     from ata_jax.allocators import POLICY_NAMES
+    from ata_jax.schedules import changes_speed
 
     return list(POLICY_NAMES) + (list(CHANGE_FOLLOWING_POLICIES)
-                                 if model.schedule is not None else [])
+                                 if changes_speed(model.schedule) else [])
 
 
 def add_parser(commands) -> None:
