@@ -45,7 +45,7 @@ from ata_jax.allocators import Hyperparameters, make_policy
 from ata_jax.simulate import run_seed, seed_keys, seed_mesh
 from ata_jax.timemodels import TimeModel
 
-SUMMARY_FIELDS = ("runtime", "worker_time", "regret", "runtime_second_half")
+SUMMARY_FIELDS = ("runtime", "worker_time", "regret", "runtime_second_half", "wasted_time")
 """Per-run totals a sweep keeps (time units; regret NaN for GTA)."""
 CURVE_FIELDS = ("round_time", "worker_time", "regret")
 """Per-round figures that `curve_points` decimates (block means over rounds)."""
@@ -274,7 +274,7 @@ def sweep_chunk(keys: jax.Array, hyperparameters: Hyperparameters, model: TimeMo
                 window_capacity: int = 0, curve_points: int = 0):
     """Runs of one (policy, n, B) group: keys [R] and Hyperparameters with leaves [R].
 
-    Returns (totals float32[R, 4] in SUMMARY_FIELDS order, curves float32[R, 3, C] in
+    Returns (totals float32[R, 5] in SUMMARY_FIELDS order, curves float32[R, 3, C] in
     CURVE_FIELDS order, block means over rounds; [R, 0, 0] when curve_points is 0).
     R is split over the local devices with `shard_map` when it divides evenly.
     """
@@ -364,7 +364,7 @@ def make_groups(config: SweepConfig, points: list[GridPoint]) -> list[Group]:
 class SweepRun:
     """What `run_sweep` returns: results as `ata_jax.load_sweep` gives them, plus timing.
 
-    totals: float64[P, G, S, 4] (SUMMARY_FIELDS), curves: float64[P, G, S, 3, C] or None.
+    totals: float64[P, G, S, 5] (SUMMARY_FIELDS), curves: float64[P, G, S, 3, C] or None.
     """
 
     config: SweepConfig

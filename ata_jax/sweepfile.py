@@ -2,8 +2,9 @@
 and read by `ata_jax.load_sweep`.
 
 Members (P policies, G grid points, S seeds, C curve points):
-  runtime, worker_time, regret, runtime_second_half   float64[P, G, S]   (time units; regret
-                                                       NaN for GTA; totals over K rounds)
+  runtime, worker_time, regret, runtime_second_half,  float64[P, G, S]   (time units; regret
+  wasted_time                                          NaN for GTA; totals over K rounds;
+                                                       wasted_time 0 without failures)
   policy                                              str[P]
   seed                                                int64[S]   (seed indices j: key
                                                        fold_in(key(master), j))
@@ -80,8 +81,9 @@ class SweepResults:
 
     policies: tuple of P names. seeds: int64[S] seed indices. grid: dict of GRID_FIELDS ->
     [G] arrays (workers, budget, absolute alpha and eta, alpha_scale, eta_scale, discount).
-    runtime, worker_time, regret, runtime_second_half: float64[P, G, S] totals over the K
-    rounds (time units; regret NaN where undefined, GTA).
+    runtime, worker_time, regret, runtime_second_half, wasted_time: float64[P, G, S] totals
+    over the K rounds (time units; regret NaN where undefined, GTA; wasted_time, the time
+    held by failed workers, 0 for a model without failures).
     curves: None, or dict round_time/worker_time/regret -> float64[P, G, S, C], per-round
     means over the blocks of rounds ending at `curve_round_end` (int64[C]).
     config: the sweep's configuration (every setting); metadata: config plus package
@@ -95,6 +97,7 @@ class SweepResults:
     worker_time: np.ndarray
     regret: np.ndarray
     runtime_second_half: np.ndarray
+    wasted_time: np.ndarray
     curves: dict[str, np.ndarray] | None
     curve_round_end: np.ndarray | None
     config: dict
@@ -106,7 +109,7 @@ class SweepResults:
 
     def to_frame(self):
         """A long pandas DataFrame: one row per (policy, grid point, seed) with columns
-        policy, point, the grid fields, seed and the four totals. Needs pandas."""
+        policy, point, the grid fields, seed and the five totals. Needs pandas."""
         try:
             import pandas
         except ImportError:

@@ -17,9 +17,9 @@ import ata_jax
 from ata_jax.cli import main
 from ata_jax.modelfile import resolve_time_model
 from ata_jax.simulate import simulate
-from ata_jax.sweep import (SWEEP_TRACE_COUNTS, SweepConfig, SweepError, bytes_per_run,
-                           curve_round_ends, model_fingerprint, open_checkpoint,
-                           parse_grid_values, plan_chunk_runs, run_sweep)
+from ata_jax.sweep import (SUMMARY_FIELDS, SWEEP_TRACE_COUNTS, SweepConfig, SweepError,
+                           bytes_per_run, curve_round_ends, model_fingerprint,
+                           open_checkpoint, parse_grid_values, plan_chunk_runs, run_sweep)
 from ata_jax.sweepfile import save_sweep
 
 N, B, K, S = 5, 2, 20, 3
@@ -267,3 +267,23 @@ def test_a_killed_command_resumes_to_identical_results(tmp_path):
     resumed = ata_jax.load_sweep(tmp_path / "resumed.npz")
     for field in ("runtime", "worker_time", "regret"):
         np.testing.assert_array_equal(getattr(resumed, field), getattr(whole, field))
+
+
+def test_a_sweep_keeps_the_wasted_time_of_failing_workers():
+    import dataclasses
+
+    from ata_jax.schedules import make_schedule
+
+    failing = dataclasses.replace(MODEL, schedule=make_schedule(
+        N, num_rounds=K, fail_start=[5] + [0] * (N - 1), fail_rounds=[10] + [0] * (N - 1),
+        timeout=500.0))
+    settings = config(policies=("ofta",), alpha=(1.0,),
+                      model_fingerprints=(model_fingerprint(failing),))
+    result = run_sweep(settings, {N: failing}, memory_mb=MEMORY_MB)
+    expected = simulate(failing, ["ofta"], budget=B, num_rounds=K, num_seeds=S)["ofta"]
+    wasted = result.totals[0, 0, :, SUMMARY_FIELDS.index("wasted_time")]
+    np.testing.assert_allclose(wasted, expected.wasted_time, rtol=1e-6)
+    np.testing.assert_allclose(wasted, 10 * 500.0)  # OFTA loads worker 0 in all 10 rounds
+    np.testing.assert_array_equal(
+        run_sweep(config(alpha=(1.0,)), {N: MODEL}, memory_mb=MEMORY_MB).totals[
+            ..., SUMMARY_FIELDS.index("wasted_time")], 0.0)

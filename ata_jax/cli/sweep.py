@@ -188,7 +188,7 @@ def format_table(result) -> str:
             if signature in seen:
                 continue
             seen.add(signature)
-            runtime, worker_time, regret, _ = result.totals[p, g].mean(axis=0)
+            runtime, worker_time, regret = result.totals[p, g].mean(axis=0)[:3]
             show = lambda name, text: text if name in used else "-"
             rows.append(f"{policy:<15}{point.workers:>5}{point.budget:>5}"
                         f"{show('alpha', f'{point.alpha:.4g}'):>11}"
