@@ -44,8 +44,12 @@ def reproduce(out_dir: pathlib.Path, quick: bool) -> list[pathlib.Path]:
     data = {"rounds": shown, "ofta_average_iteration_time": oracle_average[shown - 1]}
     for block, prior_count in enumerate(counts):
         for label, prior in priors(mean).items():
-            extra = {} if prior is None else dict(prior_mean=prior, prior_count=prior_count)
-            results = simulate(model, ("ata", "ata-empirical"), **common, **extra)
+            if prior is None:  # the cold start does not depend on the prior's weight
+                cold = cold if block else simulate(model, ("ata", "ata-empirical"), **common)
+                results = cold
+            else:
+                results = simulate(model, ("ata", "ata-empirical"), **common,
+                                   prior_mean=prior, prior_count=prior_count)
             for offset, name in enumerate(("ata", "ata-empirical")):
                 column = 2 * block + offset
                 record = results[name].per_round
