@@ -137,6 +137,18 @@ def seed_mesh() -> Mesh | None:
     return Mesh(np.array(devices), ("seeds",)) if len(devices) > 1 else None
 
 
+def split_over_devices(function: Callable, batch_size: int, in_specs: tuple) -> Callable:
+    """`function` of batched arguments, split over the local devices with `shard_map` along
+    the leading ('seeds') axis of the arguments whose spec is P('seeds') (each device runs its
+    share, no communication), or `function` itself on one device or when batch_size does not
+    divide evenly. Results do not depend on the split."""
+    mesh = seed_mesh()
+    if mesh is None or batch_size % mesh.size:
+        return function
+    return jax.shard_map(function, mesh=mesh, in_specs=in_specs, out_specs=P("seeds"),
+                         check_vma=False)
+
+
 @functools.partial(jax.jit, static_argnames=("policy_name", "budget", "num_rounds", "counting",
                                              "record_rounds", "window_capacity"))
 def simulate_seeds(keys: jax.Array, model: TimeModel, hyperparameters: Hyperparameters, *,
@@ -151,11 +163,8 @@ def simulate_seeds(keys: jax.Array, model: TimeModel, hyperparameters: Hyperpara
     run = functools.partial(_simulate_batch, policy_name=policy_name, budget=budget,
                             num_rounds=num_rounds, counting=counting,
                             record_rounds=record_rounds, window_capacity=window_capacity)
-    mesh = seed_mesh()
-    if mesh is None or keys.shape[0] % mesh.size:
-        return run(keys, model, hyperparameters)
-    return jax.shard_map(run, mesh=mesh, in_specs=(P("seeds"), P(), P()),
-                         out_specs=P("seeds"), check_vma=False)(keys, model, hyperparameters)
+    return split_over_devices(run, keys.shape[0], (P("seeds"), P(), P()))(
+        keys, model, hyperparameters)
 
 
 _COMPILED: dict = {}

@@ -34,7 +34,7 @@ import sys
 import tempfile
 import time
 from fractions import Fraction
-from typing import Callable, NamedTuple, Sequence
+from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -42,7 +42,7 @@ import numpy as np
 from jax.sharding import PartitionSpec as P
 
 from ata_jax.allocators import Hyperparameters, make_policy
-from ata_jax.simulate import run_seed, seed_keys, seed_mesh
+from ata_jax.simulate import run_seed, seed_keys, split_over_devices
 from ata_jax.timemodels import TimeModel
 
 SUMMARY_FIELDS = ("runtime", "worker_time", "regret", "runtime_second_half", "wasted_time")
@@ -281,11 +281,8 @@ def sweep_chunk(keys: jax.Array, hyperparameters: Hyperparameters, model: TimeMo
     run = functools.partial(_sweep_runs, policy_name=policy_name, budget=budget,
                             num_rounds=num_rounds, counting=counting,
                             window_capacity=window_capacity, curve_points=curve_points)
-    mesh = seed_mesh()
-    if mesh is None or keys.shape[0] % mesh.size:
-        return run(keys, hyperparameters, model)
-    return jax.shard_map(run, mesh=mesh, in_specs=(P("seeds"), P("seeds"), P()),
-                         out_specs=P("seeds"), check_vma=False)(keys, hyperparameters, model)
+    return split_over_devices(run, keys.shape[0], (P("seeds"), P("seeds"), P()))(
+        keys, hyperparameters, model)
 
 
 def bytes_per_run(policy_name: str, model: TimeModel, *, budget: int, num_rounds: int,

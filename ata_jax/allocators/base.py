@@ -16,7 +16,6 @@ from __future__ import annotations
 from typing import Any, Callable, NamedTuple
 
 import jax
-import jax.numpy as jnp
 
 from ata_jax.allocation import Assignment, assignment_proxy_loss
 from ata_jax.rounds import play_assignment

@@ -106,3 +106,46 @@ def check_output_path(path: str | None, command: str = "ata-jax") -> None:
         raise UsageError(f"{command}: --out {path} is a directory")
     if not os.access(directory, os.W_OK):
         raise UsageError(f"{command}: --out {path}: directory is not writable")
+
+
+def format_number(value: float | None) -> str:
+    """4 significant digits, scientific from 10^5 on; '-' for a missing value."""
+    if value is None:
+        return "-"
+    return f"{value:.4g}" if abs(value) < 1e5 else f"{value:.4e}"
+
+
+def load_time_model(command: str, name: str, workers: int | None, rounds: int,
+                    budgets: tuple[int, ...] | list[int], **options):
+    """The time model `name` (preset, model file or trace) for n = workers, checked against
+    the budgets: a UsageError for a bad model, a budget above MAX_BUDGET, or task counters
+    that would not fit in 32 bits."""
+    from ata_jax.modelfile import resolve_time_model
+    from ata_jax.timemodels import ModelError
+
+    for budget in budgets:
+        if budget > MAX_BUDGET:
+            raise UsageError(f"{command}: --budget {budget} is above {MAX_BUDGET} (a round's "
+                             "solver and GTA race unroll B steps at compile time)")
+    try:
+        model = resolve_time_model(name, workers, rounds, **options)
+    except ModelError as error:
+        raise UsageError(f"{command}: {error}") from None
+    if (model.size + 1) * max(budgets) >= 2**31:
+        raise UsageError(f"{command}: workers x budget must stay below 2^31 (task counters "
+                         "are 32-bit)")
+    return model
+
+
+def learner_parameters(command: str, model, policies, alpha: float | None,
+                       eta: float | None) -> tuple[float, float]:
+    """(α, η): the given values or the model's true ones; a UsageError when a policy that
+    reads one would get an infinite true value (a heavy-tailed, untruncated lognormal)."""
+    alpha = model.alpha if alpha is None else alpha
+    eta = model.eta if eta is None else eta
+    for name, flag, value in (("ata", "--alpha", alpha), ("ata-empirical", "--eta", eta)):
+        if ({name, f"{name}-discounted", f"{name}-window"} & set(policies)
+                and not math.isfinite(value)):
+            raise UsageError(f"{command}: the model's true {flag[2:]} is infinite (a "
+                             f"heavy-tailed, untruncated lognormal worker): pass {flag}")
+    return alpha, eta

@@ -6,9 +6,10 @@ import argparse
 import math
 import sys
 
-from ata_jax.cli.common import (INTERRUPTED, MAX_BUDGET, UsageError, check_output_path,
-                                discount_value, policy_list, positive_float, positive_int,
-                                seed_int, write_json_atomically)
+from ata_jax.cli.common import (INTERRUPTED, check_output_path, discount_value,
+                                format_number, learner_parameters, load_time_model,
+                                policy_list, positive_float, positive_int, seed_int,
+                                write_json_atomically)
 
 CHANGE_FOLLOWING_POLICIES = ("ata-empirical-window", "ata-empirical-discounted", "ofta-moving")
 """Added to the default policies when the time model changes over rounds (has a schedule)."""
@@ -75,12 +76,6 @@ def add_parser(commands) -> None:
     simulate.set_defaults(handler=run_simulate)
 
 
-def format_number(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.4g}" if abs(value) < 1e5 else f"{value:.4e}"
-
-
 def format_table(config: dict, policies: dict) -> str:
     """A readable table of per-round means (totals divided by K), ± std over seeds."""
     rounds = config["rounds"]
@@ -109,33 +104,17 @@ def format_table(config: dict, policies: dict) -> str:
 
 
 def run_simulate(arguments: argparse.Namespace) -> int:
-    from ata_jax.modelfile import resolve_time_model
     from ata_jax.rounds import has_failures
     from ata_jax.simulate import device_count, device_kind, simulate
-    from ata_jax.timemodels import ModelError
 
-    check_output_path(arguments.out, "ata-jax simulate")
-    if arguments.budget > MAX_BUDGET:
-        raise UsageError(f"ata-jax simulate: --budget {arguments.budget} is above {MAX_BUDGET} "
-                         "(a round's solver and GTA race unroll B steps at compile time)")
-
-    try:
-        model = resolve_time_model(arguments.time_model, arguments.workers, arguments.rounds,
-                                   trace_order=arguments.trace_order)
-    except ModelError as error:
-        raise UsageError(f"ata-jax simulate: {error}") from None
-    if (model.size + 1) * arguments.budget >= 2**31:
-        raise UsageError("ata-jax simulate: workers x budget must stay below 2^31 "
-                         "(task counters are 32-bit)")
+    command = "ata-jax simulate"
+    check_output_path(arguments.out, command)
+    model = load_time_model(command, arguments.time_model, arguments.workers, arguments.rounds,
+                            [arguments.budget], trace_order=arguments.trace_order)
     if arguments.policies is None:
         arguments.policies = default_policies(model)
-    alpha = model.alpha if arguments.alpha is None else arguments.alpha
-    eta = model.eta if arguments.eta is None else arguments.eta
-    for name, flag, value in (("ata", "--alpha", alpha), ("ata-empirical", "--eta", eta)):
-        if ({name, f"{name}-discounted", f"{name}-window"} & set(arguments.policies)
-                and not math.isfinite(value)):
-            raise UsageError(f"ata-jax simulate: the model's true {flag[2:]} is infinite (a "
-                             f"heavy-tailed, untruncated lognormal worker): pass {flag}")
+    alpha, eta = learner_parameters(command, model, arguments.policies, arguments.alpha,
+                                    arguments.eta)
     config = {
         "time_model": arguments.time_model, "workers": model.size, "budget": arguments.budget,
         "rounds": arguments.rounds, "seeds": arguments.seeds, "policies": arguments.policies,

@@ -8,7 +8,7 @@ import math
 import shlex
 import sys
 
-from ata_jax.cli.common import (INTERRUPTED, MAX_BUDGET, UsageError, check_output_path,
+from ata_jax.cli.common import (INTERRUPTED, UsageError, check_output_path, load_time_model,
                                 policy_list, positive_float, positive_int, seed_int)
 
 GRAMMAR = ("a comma list of numbers or fractions (1,10,1/4), geometric ranges lo..hi "
@@ -104,32 +104,22 @@ def add_parser(commands) -> None:
 
 
 def run_sweep_command(arguments: argparse.Namespace) -> int:
-    from ata_jax.modelfile import resolve_time_model
     from ata_jax.sweep import (SweepConfig, SweepError, model_fingerprint, print_progress,
                                run_sweep)
     from ata_jax.sweepfile import save_sweep
-    from ata_jax.timemodels import ModelError
 
     command = "ata-jax sweep"
     check_output_path(arguments.out, command)
     if arguments.resume and arguments.checkpoint is None:
         raise UsageError(f"{command}: --resume needs --checkpoint DIR (the sweep to continue)")
-    if any(budget > MAX_BUDGET for budget in arguments.budget):
-        raise UsageError(f"{command}: --budget above {MAX_BUDGET} (a round's solver unrolls "
-                         "B steps at compile time)")
     if arguments.curves < 0 or arguments.curves > arguments.rounds:
         raise UsageError(f"{command}: --curves {arguments.curves} must lie in 0..--rounds "
                          f"({arguments.rounds})")
     models = {}
-    try:
-        for workers in arguments.workers or (None,):
-            model = resolve_time_model(arguments.time_model, workers, arguments.rounds)
-            models[model.size] = model
-    except ModelError as error:
-        raise UsageError(f"{command}: {error}") from None
-    for model in models.values():
-        if (model.size + 1) * max(arguments.budget) >= 2**31:
-            raise UsageError(f"{command}: workers x budget must stay below 2^31")
+    for workers in arguments.workers or (None,):
+        model = load_time_model(command, arguments.time_model, workers, arguments.rounds,
+                                arguments.budget)
+        models[model.size] = model
     modes = {}
     for name in ("alpha", "eta"):
         absolute, scale = getattr(arguments, name), getattr(arguments, f"{name}_scale")

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 
-from ata_jax.cli.common import (INTERRUPTED, MAX_BUDGET, UsageError, check_output_path,
-                                policy_list, positive_float, positive_int, seed_int,
-                                write_json_atomically)
+from ata_jax.cli.common import (INTERRUPTED, UsageError, check_output_path, format_number,
+                                learner_parameters, load_time_model, policy_list,
+                                positive_float, positive_int, seed_int, write_json_atomically)
 
 
 def add_parser(commands) -> None:
@@ -56,10 +55,6 @@ def add_parser(commands) -> None:
     train.set_defaults(handler=run_train)
 
 
-def format_number(value: float) -> str:
-    return f"{value:.4g}" if abs(value) < 1e5 else f"{value:.4e}"
-
-
 def format_table(document: dict) -> str:
     """Per allocator: the final metric, cumulative runtime and worker time (means over seeds)."""
     config = document["config"]
@@ -81,9 +76,7 @@ def format_table(document: dict) -> str:
 
 def run_document(arguments: argparse.Namespace) -> dict:
     """Validate the arguments, train, and return the JSON document (a UsageError on a mistake)."""
-    from ata_jax.modelfile import resolve_time_model
     from ata_jax.simulate import device_kind
-    from ata_jax.timemodels import ModelError
     from ata_jax.training import (PROBLEMS, MissingDependencyError, TrainingDivergedError,
                                   make_problem, train)
 
@@ -92,21 +85,13 @@ def run_document(arguments: argparse.Namespace) -> dict:
         raise UsageError(f"{command}: unknown problem {arguments.problem!r}; valid problems: "
                          f"{', '.join(PROBLEMS)}")
     check_output_path(arguments.out, command)
-    if arguments.budget > MAX_BUDGET:
-        raise UsageError(f"{command}: --budget {arguments.budget} is above {MAX_BUDGET}")
     if arguments.points < 2:
         raise UsageError(f"{command}: --points must be >= 2 (the start and round K), got "
                          f"{arguments.points}")
-    try:
-        model = resolve_time_model(arguments.time_model, arguments.workers, arguments.rounds)
-    except ModelError as error:
-        raise UsageError(f"{command}: {error}") from None
-    alpha = model.alpha if arguments.alpha is None else arguments.alpha
-    eta = model.eta if arguments.eta is None else arguments.eta
-    for name, flag, value in (("ata", "--alpha", alpha), ("ata-empirical", "--eta", eta)):
-        if ({name, f"{name}-discounted", f"{name}-window"} & set(arguments.policies)
-                and not math.isfinite(value)):
-            raise UsageError(f"{command}: the model's true {flag[2:]} is infinite: pass {flag}")
+    model = load_time_model(command, arguments.time_model, arguments.workers, arguments.rounds,
+                            [arguments.budget])
+    alpha, eta = learner_parameters(command, model, arguments.policies, arguments.alpha,
+                                    arguments.eta)
     try:
         problem = make_problem(arguments.problem)
     except MissingDependencyError as error:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import pathlib
 
 import matplotlib.pyplot as plt
-import numpy as np
 
 from ata_jax.allocators import POLICY_NAMES
 from ata_jax.figures.output import save_figure

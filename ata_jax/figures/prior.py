@@ -38,18 +38,16 @@ def reproduce(out_dir: pathlib.Path, quick: bool) -> list[pathlib.Path]:
     oracle = simulate(model, ("ofta",), **common)["ofta"]
     oracle_average = np.cumsum(oracle.per_round.round_time, axis=1).mean(0) / rounds
     counts = settings["prior_counts"]
+    cold = simulate(model, ("ata", "ata-empirical"), **common)  # the same for every weight
     figure, axes = plt.subplots(2, 2 * len(counts), figsize=(5 * len(counts) * 2, 7),
                                 sharex=True, squeeze=False)
     shown = log_spaced_rounds(settings["rounds"])  # the JSON keeps curves at these rounds
     data = {"rounds": shown, "ofta_average_iteration_time": oracle_average[shown - 1]}
     for block, prior_count in enumerate(counts):
         for label, prior in priors(mean).items():
-            if prior is None:  # the cold start does not depend on the prior's weight
-                cold = cold if block else simulate(model, ("ata", "ata-empirical"), **common)
-                results = cold
-            else:
-                results = simulate(model, ("ata", "ata-empirical"), **common,
-                                   prior_mean=prior, prior_count=prior_count)
+            results = cold if prior is None else simulate(
+                model, ("ata", "ata-empirical"), **common, prior_mean=prior,
+                prior_count=prior_count)
             for offset, name in enumerate(("ata", "ata-empirical")):
                 column = 2 * block + offset
                 record = results[name].per_round
