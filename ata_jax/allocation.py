@@ -3,25 +3,31 @@
 Water-filling: the optimal allocation gives worker i one task per value j·s_i (j = 1..B) among
 the B smallest values of the grid {j·s_i}. Only the m = min(B, n) smallest scores can own one
 of them (for large n we select those first with `lax.top_k`, O(n log m), no sort of n
-scores). The B-th smallest grid value t* is found by bisection on float bit patterns with
-exact counting, and each worker gets its cells up to t*: no sort, only elementwise work.
-The solver returns the round's task list (worker, slot) directly.
+scores). The B-th smallest grid value t* (the level) is found by bisection on float bit
+patterns, first with a cheap count Σ⌊t/s_i⌋ through reciprocals, then exactly within a few
+ulps; each worker gets its cells below t* (`water_level`). The solver returns the round's
+task list (worker, slot) directly.
 
 Zero rule (spec §4 Decision): if any score is 0, every allocation on Z = {i : s_i = 0} has
 loss 0; B is spread as evenly as possible over Z (⌊B/|Z|⌋ each) and the remainder goes one each
 to distinct workers of Z drawn uniformly at random with the key (lowest indices when key is
-None): Floyd's algorithm draws ranks within Z and bit-packed population counts map ranks to
-workers, with no selection over the n workers.
+None): Floyd's algorithm draws ranks within Z. Up to 128 workers both rules are one pipeline
+(the zero rule is a level whose ties are drawn at random).
 
 Ties at t* (two ℓ-optimal allocations) go to the lowest positions first: the lowest worker
 indices (for large n, the smallest scores). The spec accepts any optimal allocation; this
 fixes OFTA's choice.
+
+Written for XLA's CPU backend as much as for accelerators: no sort, cumsum, scatter or
+reduction along the worker axis in the loops (sums are dot products, `total`; ranks and
+rank-to-position maps are population counts of bit-packed masks), and a batch runs only the
+rule(s) some member needs. `benchmarks/benchmark.py --sections profile` shows the costs.
 """
 
 from __future__ import annotations
 
 import functools
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -73,22 +79,48 @@ def _check_concrete_scores(scores) -> None:
                          "does not change when all scores are multiplied by one constant)")
 
 
+def packed_words(mask: jax.Array) -> jax.Array:
+    """uint32[⌈n/32⌉]: bool[n] mask packed 32 entries per word (entry i is bit i mod 32)."""
+    n = mask.shape[-1]
+    num_words = -(-n // 32)
+    bits = jnp.pad(mask, (0, num_words * 32 - n)).reshape(num_words, 32).astype(jnp.uint32)
+    return jnp.sum(bits << jnp.arange(32, dtype=jnp.uint32), axis=1, dtype=jnp.uint32)
+
+
+def _select_word(words: jax.Array, word_index: jax.Array) -> jax.Array:
+    """words[word_index] for uint32[W] words and int index arrays, as W selects (no gather)."""
+    chosen = jnp.zeros(jnp.shape(word_index), jnp.uint32)
+    for index in range(words.shape[-1]):
+        chosen = jnp.where(word_index == index, words[..., index], chosen)
+    return chosen
+
+
+def _bit_of(words: jax.Array, index: jax.Array) -> jax.Array:
+    """bool[...]: bit `index` of the bit set uint32[W] (index < 32·W; −1 gives False)."""
+    own_word = _select_word(words, jnp.where(index >= 0, index >> 5, -1))
+    return ((own_word >> (index & 31).astype(jnp.uint32)) & 1) == 1
+
+
 def members_by_rank(mask: jax.Array, ranks: jax.Array) -> jax.Array:
     """int32[k]: the index of the ranks[j]-th True entry (0-based) of bool[n] mask.
 
     The mask is packed into 32-bit words; a rank finds its word by the words' running
-    population counts and its bit by a five-step binary search on population counts: O(n)
-    packing plus O(k·n/32) work, no cumsum, scatter or sort. Ranks must be < mask.sum().
+    population counts (one select per word) and its bit by a five-step binary search on
+    population counts: O(n) packing plus O(k·(n/32 + 5)) elementwise work, no cumsum,
+    scatter, gather or sort. Ranks must be < mask.sum().
     """
-    n = mask.shape[-1]
-    num_words = -(-n // 32)
-    bits = jnp.pad(mask, (0, num_words * 32 - n)).reshape(num_words, 32).astype(jnp.uint32)
-    words = jnp.sum(bits << jnp.arange(32, dtype=jnp.uint32), axis=1, dtype=jnp.uint32)
+    words = packed_words(mask)
     counts = lax.population_count(words).astype(jnp.int32)
-    inclusive = counts @ jnp.triu(jnp.ones((num_words, num_words), jnp.int32))
-    word = jnp.minimum(jnp.sum(inclusive[None, :] <= ranks[:, None], axis=1), num_words - 1)
-    remaining = ranks - (inclusive[word] - counts[word])
-    packed = words[word]
+    word = jnp.zeros_like(ranks)
+    remaining = ranks
+    packed = jnp.zeros(jnp.shape(ranks), jnp.uint32)
+    before = 0
+    for index in range(words.shape[-1]):
+        here = (ranks >= before) & (ranks < before + counts[..., index])
+        word = jnp.where(here, index, word)
+        remaining = jnp.where(here, ranks - before, remaining)
+        packed = jnp.where(here, words[..., index], packed)
+        before = before + counts[..., index]
     position = jnp.zeros_like(ranks)
     for width in (16, 8, 4, 2, 1):
         low = (packed >> position.astype(jnp.uint32)) & jnp.uint32((1 << width) - 1)
@@ -126,7 +158,7 @@ def zero_rule(is_zero: jax.Array, budget: int, random_bits: jax.Array | None) ->
 
     O(n) elementwise work plus O(B²): no selection over n workers.
     """
-    size = jnp.sum(is_zero.astype(jnp.int32))
+    size = count_true(is_zero)
     safe_size = jnp.maximum(size, 1)
     share = jnp.where(size > budget, 0, budget // safe_size)
     remainder = jnp.where(size > budget, budget, budget % safe_size)
@@ -139,108 +171,305 @@ def zero_rule(is_zero: jax.Array, budget: int, random_bits: jax.Array | None) ->
     return Assignment(worker=jnp.minimum(worker, is_zero.shape[-1] - 1), slot=slot.astype(jnp.int32))
 
 
+class WaterLevel(NamedTuple):
+    """Where the optimal allocation's cells end, per position of a score vector [k].
+
+    below: int32[k], each position's cells strictly below the level t* (tasks it surely
+    gets). at_level: bool[k], positions with a cell exactly at t*. remaining: int32, the tasks
+    still to give, one each to `remaining` ≤ Σ at_level positions of at_level (any choice is
+    optimal).
+    """
+
+    below: jax.Array
+    at_level: jax.Array
+    remaining: jax.Array
+
+
+def count_true(mask: jax.Array) -> jax.Array:
+    """int32: the number of True entries of bool[k] (a dot product, see `total`; a select,
+    not astype, since XLA's CPU backend converts bool slowly outside a fusion)."""
+    return total(jnp.where(mask, 1.0, 0.0).astype(jnp.float32)).astype(jnp.int32)
+
+
+def zero_spread(is_zero: jax.Array, budget: int) -> WaterLevel:
+    """The zero rule's level for bool[n] is_zero (some True): ⌊B/|Z|⌋ for each member of Z,
+    the remainder B mod |Z| to members of Z (all of them tied)."""
+    size = jnp.maximum(count_true(is_zero), 1)
+    return WaterLevel(below=jnp.where(is_zero, budget // size, 0).astype(jnp.int32),
+                      at_level=is_zero, remaining=(budget % size).astype(jnp.int32))
+
+
+def _as_bits(value: jax.Array) -> jax.Array:
+    return lax.bitcast_convert_type(jnp.asarray(value, jnp.float32), jnp.int32)
+
+
+def _as_float(bits: jax.Array) -> jax.Array:
+    return lax.bitcast_convert_type(bits, jnp.float32)
+
+
+def cells_at_most(threshold: jax.Array, scores: jax.Array, reciprocal: jax.Array,
+                  budget: int) -> jax.Array:
+    """int32[k]: #{j ∈ 1..B : j·s_c ≤ threshold} per score, with j·s_c the float32 product
+    (the same rounding as ℓ), so counting agrees exactly with comparing the grid values.
+    `reciprocal` is 1/scores: ⌊threshold·(1/s)⌋ is off by at most one, corrected both ways."""
+    level = jnp.floor(threshold * reciprocal)
+    level = jnp.where((level + 1) * scores <= threshold, level + 1, level)
+    level = jnp.where(level * scores > threshold, level - 1, level)
+    return jnp.clip(level, 0, budget).astype(jnp.int32)
+
+
+def _cell_count(threshold: jax.Array, scores: jax.Array, reciprocal: jax.Array) -> jax.Array:
+    """float32: Σ_c #{j ≥ 1 : j·s_c ≤ threshold}, exact (as `cells_at_most`; no clip needed
+    for thresholds up to B·min s)."""
+    level = jnp.floor(threshold * reciprocal)
+    level = (level + ((level + 1) * scores <= threshold).astype(jnp.float32)
+             - (level * scores > threshold).astype(jnp.float32))
+    return total(level)
+
+
+def _bisect(reaches_budget: Callable, low: jax.Array, high: jax.Array, steps: int) -> jax.Array:
+    """The smallest bit pattern in (low, high] where the monotone `reaches_budget` holds,
+    given that it fails at low and holds at high and the bracket is below 2**steps wide."""
+
+    def halve(_, bounds):
+        low, high = bounds
+        middle = low + (high - low) // 2
+        enough = reaches_budget(middle)
+        return jnp.where(enough, low, middle), jnp.where(enough, middle, high)
+
+    return lax.fori_loop(0, steps, halve, (low, high))[1]
+
+
+APPROXIMATION_MARGIN = 8
+"""Bit patterns (float32 ulps) within which the cheap count's steps lie of the exact ones."""
+
+
+def total(values: jax.Array) -> jax.Array:
+    """Σ of float values[k] as a dot product with ones: under `vmap` a matrix-vector product,
+    which XLA's CPU backend runs several times faster than a reduction along the minor axis.
+    Exact for integer-valued terms (counts) whose sum is below 2²⁴."""
+    return jnp.dot(values, jnp.ones(values.shape[-1], values.dtype),
+                   precision=lax.Precision.HIGHEST)
+
+
+def water_level(scores: jax.Array, budget: int) -> WaterLevel:
+    """The level of the optimal allocation for positive scores float[k] (spec §4).
+
+    t*, the B-th smallest grid value j·s_c, is found by bisection on the bit patterns of
+    positive float32 numbers (monotone as integers) between 0 and B·min s, in two phases:
+    31 steps with the cheap count Σ⌊t·(1/s_c)⌋ (one multiply and a floor per score), whose
+    steps lie within a few ulps of the exact count's (products rounded twice, relative error
+    under 2⁻²²), then 5 steps with the exact count (`cells_at_most`) inside
+    ±APPROXIMATION_MARGIN ulps of the cheap result. No sort, only elementwise work and sums
+    taken as dot products (`total`).
+    """
+    reciprocal = 1.0 / scores
+    upper = _as_bits(budget * jnp.min(scores))  # the fastest worker's B-th cell
+    cheap = _bisect(lambda bits: total(jnp.floor(_as_float(bits) * reciprocal)) >= budget,
+                    jnp.zeros_like(upper), upper, 31)
+    cells = lambda bits: cells_at_most(_as_float(bits), scores, reciprocal, budget)
+    level_bits = _bisect(lambda bits: _cell_count(_as_float(bits), scores, reciprocal) >= budget,
+                         jnp.maximum(cheap - APPROXIMATION_MARGIN - 1, 0),
+                         jnp.minimum(cheap + APPROXIMATION_MARGIN, upper),
+                         (2 * APPROXIMATION_MARGIN).bit_length())
+    below = cells(level_bits - 1)
+    at_level = cells(level_bits) > below
+    return WaterLevel(below, at_level,
+                      budget - total(below.astype(jnp.float32)).astype(jnp.int32))
+
+
+def prefix_ranks(mask: jax.Array) -> jax.Array:
+    """int32[n]: #{j < i : mask_j} for each position i of bool[n] mask (the rank of a True
+    entry among the True entries, 0-based). The mask is packed into 32-bit words; a position's
+    rank is the population count of the words before its own plus that of the bits below it
+    in its own word: O(n) elementwise work, no cumsum, gather or scatter."""
+    n = mask.shape[-1]
+    words = packed_words(mask)
+    word_counts = lax.population_count(words).astype(jnp.int32)
+    pieces, before_pieces, running = [], [], 0
+    for index in range(words.shape[-1]):  # position i reads word i // 32 (static layout)
+        width = min(32, n - 32 * index)
+        pieces.append(jnp.broadcast_to(words[..., index, None], words.shape[:-1] + (width,)))
+        before_pieces.append(jnp.broadcast_to(jnp.asarray(running)[..., None],
+                                              words.shape[:-1] + (width,)))
+        running = running + word_counts[..., index]
+    own_word = jnp.concatenate(pieces, axis=-1)
+    words_before = jnp.concatenate(before_pieces, axis=-1)
+    bits_below = jnp.asarray([(1 << (i % 32)) - 1 for i in range(n)], jnp.uint32)
+    return words_before + lax.population_count(own_word & bits_below).astype(jnp.int32)
+
+
+def lowest_extras(level: WaterLevel) -> jax.Array:
+    """bool[k]: the `remaining` lowest positions of at_level (ties to the lowest first)."""
+    return level.at_level & (prefix_ranks(level.at_level) < level.remaining)
+
+
+def drawn_rank_set(random_bits: jax.Array, count: jax.Array, population: jax.Array,
+                   num_words: int) -> jax.Array:
+    """uint32[num_words]: a bit set of `count` distinct ranks drawn uniformly from
+    [0, population) ≤ 32·num_words, by Floyd's algorithm (one pass of min(B, 32·num_words)
+    steps, no rejection, no sort; the set itself answers "drawn already?"). The modulo draw is
+    uniform up to a bias below population/2³², negligible here."""
+    steps = min(random_bits.shape[-1], 32 * num_words)  # count ≤ both
+    word_index = jnp.arange(num_words, dtype=jnp.int32)
+
+    def draw(step, words):
+        top = population - count + step
+        value = (random_bits[step] % jnp.maximum(top + 1, 1).astype(jnp.uint32)).astype(jnp.int32)
+        pick = jnp.where(_bit_of(words, value), top, value)
+        new_bit = jnp.where((word_index == (pick >> 5)) & (step < count),
+                            jnp.uint32(1) << (pick & 31).astype(jnp.uint32), jnp.uint32(0))
+        return words | new_bit
+
+    # a rolled loop: unrolled, XLA fuses the chain of steps into their consumers and
+    # recomputes it per element
+    return lax.fori_loop(0, steps, draw, jnp.zeros(num_words, jnp.uint32))
+
+
+def random_extras(level: WaterLevel, random_bits: jax.Array) -> jax.Array:
+    """bool[k]: `remaining` distinct positions of at_level drawn uniformly: Floyd's algorithm
+    draws a set of ranks within at_level (`drawn_rank_set`); a position is drawn when its rank
+    (`prefix_ranks`) is in it (no gather or scatter)."""
+    size = jnp.maximum(count_true(level.at_level), 1)
+    drawn = drawn_rank_set(random_bits, level.remaining, size,
+                           -(-level.at_level.shape[-1] // 32))
+    return level.at_level & _bit_of(drawn, prefix_ranks(level.at_level))
+
+
+def tasks_from_counts(counts: jax.Array, budget: int) -> tuple[jax.Array, jax.Array]:
+    """(position int32[B], slot int32[B]): the B tasks of counts int32[k] (Σ = B), listed
+    loaded position by position.
+
+    The loaded positions in order come from `members_by_rank`; their running task counts
+    (ends) from one matrix product. For B ≤ 32 the ends are one bit set: task t belongs to
+    the loaded position numbered popcount(ends below t) and starts after the highest end
+    below t (a count of leading zeros), all elementwise; larger budgets compare every task
+    with every end.
+    """
+    loaded = counts > 0
+    num_loaded = count_true(loaded)
+    rank = jnp.arange(budget, dtype=jnp.int32)
+    positions = members_by_rank(loaded, jnp.minimum(rank, num_loaded - 1))
+    held = jnp.where(rank < num_loaded, counts[positions], 0)
+    ends = jnp.dot(held.astype(jnp.float32), jnp.triu(jnp.ones((budget, budget), jnp.float32)),
+                   precision=lax.Precision.HIGHEST).astype(jnp.int32)  # exact: ≤ B
+    if budget <= 32:
+        end_bits = jnp.where(rank < num_loaded, jnp.uint32(1) << (ends - 1).astype(jnp.uint32),
+                             jnp.uint32(0))
+        boundaries = jnp.sum(end_bits, dtype=jnp.uint32)  # distinct bits: the sum is the OR
+        before = boundaries & ((jnp.uint32(1) << rank.astype(jnp.uint32)) - 1)
+        owner = lax.population_count(before).astype(jnp.int32)
+        slot = rank - (32 - lax.clz(before).astype(jnp.int32))
+    else:
+        owner = jnp.sum((ends[None, :] <= rank[:, None]).astype(jnp.int32), axis=1)
+        slot = rank - (ends[owner] - held[owner])
+    return positions[owner].astype(jnp.int32), slot
+
+
 SMALL_WORKER_COUNT = 128
 """Up to this many workers, water-filling searches all of them; above it, it first selects
 the min(B, n) smallest scores with `lax.top_k` (one pass over n is then cheaper than
 thirty)."""
 
 
-def cells_at_most(threshold: jax.Array, scores: jax.Array, budget: int) -> jax.Array:
-    """int32[k]: #{j ∈ 1..B : j·s_c ≤ threshold} per score, with j·s_c the float32 product
-    (the same rounding as ℓ), so counting agrees exactly with comparing the grid values."""
-    level = jnp.floor(threshold / scores)
-    level = jnp.where((level + 1) * scores <= threshold, level + 1, level)
-    level = jnp.where(level * scores > threshold, level - 1, level)
-    return jnp.clip(level, 0, budget).astype(jnp.int32)
+def _when_any(needed: jax.Array, compute: Callable, skipped: Callable):
+    """compute() if any entry of `needed` is True, else skipped() (the same shapes): under
+    `vmap` a batch none of whose members needs a part does not pay for it."""
+    return lax.cond(jnp.any(needed), compute, skipped)
 
 
-def water_level_counts(scores: jax.Array, budget: int) -> jax.Array:
-    """int32[k]: the optimal task counts for positive scores float[k] (Σ = B).
-
-    The B-th smallest grid value t* is found by bisection on the bit patterns of positive
-    float32 numbers (monotone as integers) between 0 and B·min s, with exact counting: 31
-    steps of O(k) elementwise work, no sort.
-    Each worker gets its cells below t*; cells equal to t* go to the lowest positions first.
-    """
-    upper = jnp.float32(budget) * jnp.min(scores)  # the fastest worker's B-th cell
-    as_bits = lambda value: lax.bitcast_convert_type(value.astype(jnp.float32), jnp.int32)
-    as_float = lambda bits: lax.bitcast_convert_type(bits, jnp.float32)
-    count = lambda bits: jnp.sum(cells_at_most(as_float(bits), scores, budget))
-
-    def halve(_, bounds):
-        low, high = bounds  # count(low) < B <= count(high)
-        middle = low + (high - low) // 2
-        enough = count(middle) >= budget
-        return jnp.where(enough, low, middle), jnp.where(enough, middle, high)
-
-    _, level_bits = lax.fori_loop(0, 31, halve, (jnp.int32(0), as_bits(upper)))
-    below = cells_at_most(as_float(level_bits - 1), scores, budget)
-    at_level = cells_at_most(as_float(level_bits), scores, budget) > below
-    remaining = budget - jnp.sum(below)
-    last = members_by_rank(at_level, jnp.maximum(remaining - 1, 0)[None])[0]
-    extra = at_level & (jnp.arange(scores.shape[-1]) <= last) & (remaining > 0)
-    return below + extra.astype(jnp.int32)
+def _zeros_like_shapes(function: Callable, *arguments):
+    return lambda: jax.tree.map(jnp.zeros_like, jax.eval_shape(function, *arguments))
 
 
-def tasks_from_counts(counts: jax.Array, budget: int) -> tuple[jax.Array, jax.Array]:
-    """(position int32[B], slot int32[B]): the B tasks of counts int32[k] (Σ = B), listed
-    loaded position by position."""
-    loaded = counts > 0
-    rank = jnp.minimum(jnp.arange(budget, dtype=jnp.int32),
-                       jnp.sum(loaded.astype(jnp.int32)) - 1)
-    positions = members_by_rank(loaded, rank)
-    held = jnp.where(jnp.arange(budget) < jnp.sum(loaded), counts[positions], 0)
-    ends = held @ jnp.triu(jnp.ones((budget, budget), jnp.int32))
-    task = jnp.arange(budget, dtype=jnp.int32)
-    owner = jnp.sum((ends[None, :] <= task[:, None]).astype(jnp.int32), axis=1)
-    slot = task - (ends[owner] - held[owner])
-    return positions[owner], slot
+def _random_bits(key_data: jax.Array, budget: int, implementation) -> jax.Array:
+    """uint32[S, B]: the zero rule's random bits from a batch of raw key data [S, ...]."""
+    return jax.vmap(lambda data: jax.random.bits(
+        jax.random.wrap_key_data(data, impl=implementation), (budget,), jnp.uint32))(key_data)
 
 
-def water_filling(scores: jax.Array, budget: int) -> Assignment:
-    """The optimal task list for positive scores float[n] (spec §4)."""
-    if scores.shape[-1] <= SMALL_WORKER_COUNT:
-        candidates, candidate_scores = None, scores
-    else:
-        negative, candidates = lax.top_k(-scores, min(budget, scores.shape[-1]))
-        candidate_scores = -negative
-    position, slot = tasks_from_counts(water_level_counts(candidate_scores, budget), budget)
-    worker = position if candidates is None else candidates[position]
-    return Assignment(worker=worker.astype(jnp.int32), slot=slot)
+def _counts_batch(level: WaterLevel, choose_randomly: jax.Array | None,
+                  random_bits: Callable[[], jax.Array]) -> jax.Array:
+    """int32[S, k]: below + the extras of a batch of levels, drawn at random for the
+    members with choose_randomly (the zero rule with a key), lowest first for the others;
+    the random bits are drawn only when some member needs them."""
+    lowest = jax.vmap(lowest_extras)(level)
+    if choose_randomly is None:
+        return level.below + lowest
+    drawn = lambda: jax.vmap(random_extras)(level, random_bits())
+    extra = _when_any(choose_randomly,
+                      lambda: jnp.where(choose_randomly[:, None], drawn(), lowest),
+                      lambda: lowest)
+    return level.below + extra
 
 
-def _select_assignment(use_zero_rule, zero: Assignment, positive: Assignment) -> Assignment:
-    return jax.tree.map(lambda a, b: jnp.where(use_zero_rule[..., None], a, b), zero, positive)
+def _assign_small_batch(scores, random_bits, budget, randomized) -> Assignment:
+    """A batch of rounds, scores float[S, n] with n ≤ SMALL_WORKER_COUNT: one pipeline for
+    both rules (the zero rule is a level whose ties are drawn at random)."""
+    is_zero = scores == 0
+    uses_zero_rule = jnp.any(is_zero, axis=-1)
+    positive_scores = jnp.where(is_zero, 1.0, scores).astype(jnp.float32)
+    filled = lambda: jax.vmap(lambda s: water_level(s, budget))(positive_scores)
+    positive = _when_any(~uses_zero_rule, filled, _zeros_like_shapes(filled))
+    zero = jax.vmap(lambda z: zero_spread(z, budget))(is_zero)
+    level = jax.tree.map(lambda a, b: jnp.where(uses_zero_rule.reshape((-1,) + (1,) * (a.ndim - 1)),
+                                                a, b), zero, positive)
+    counts = _counts_batch(level, uses_zero_rule if randomized else None, random_bits)
+    position, slot = jax.vmap(lambda c: tasks_from_counts(c, budget))(counts)
+    return Assignment(worker=position, slot=slot)
+
+
+def _assign_large_batch(scores, random_bits, budget, randomized) -> Assignment:
+    """A batch of rounds, scores float[S, n] with n > SMALL_WORKER_COUNT: water-filling over
+    the min(B, n) smallest scores (`lax.top_k`), the zero rule over all n workers; a batch
+    runs only the rule(s) some member needs."""
+    is_zero = scores == 0
+    uses_zero_rule = jnp.any(is_zero, axis=-1)
+
+    def zero_only():  # the task list directly: one rank-to-worker map over n
+        bits = random_bits() if randomized else jnp.zeros(is_zero.shape[:1] + (budget,),
+                                                          jnp.uint32)
+        return jax.vmap(lambda z, b: zero_rule(z, budget, b if randomized else None))(
+            is_zero, bits)
+
+    def positive_only():
+        negative, candidates = lax.top_k(-jnp.where(is_zero, 1.0, scores),
+                                         min(budget, scores.shape[-1]))
+        level = jax.vmap(lambda s: water_level(s, budget))(-negative)
+        counts = _counts_batch(level, None, random_bits)
+        position, slot = jax.vmap(lambda c: tasks_from_counts(c, budget))(counts)
+        return Assignment(worker=jnp.take_along_axis(candidates, position, axis=-1)
+                          .astype(jnp.int32), slot=slot)
+
+    # each rule once, skipped by a batch none of whose members needs it
+    zero = _when_any(uses_zero_rule, zero_only, _zeros_like_shapes(zero_only))
+    positive = _when_any(~uses_zero_rule, positive_only, _zeros_like_shapes(positive_only))
+    return jax.tree.map(lambda a, b: jnp.where(uses_zero_rule[:, None], a, b), zero, positive)
 
 
 @functools.cache
-def _assign_function(budget: int, randomized: bool):
-    """assign(scores, bits) for one budget, with a batching rule that runs, per batch of
-    scores, only the branch(es) some member needs (zero rule, water-filling, or both)."""
+def _assign_function(budget: int, implementation):
+    """assign(scores, key_data) for one budget and PRNG implementation (None: no key, ties
+    to the lowest indices), with a batching rule that hands the whole batch to the batched
+    solver (which skips the parts no member of the batch needs)."""
+    randomized = implementation is not None
 
-    def both(scores, bits):
-        is_zero = scores == 0
-        zero = zero_rule(is_zero, budget, bits if randomized else None)
-        positive = water_filling(jnp.where(is_zero, 1.0, scores), budget)
-        return _select_assignment(jnp.any(is_zero), zero, positive)
+    def assign_batch(scores, key_data):
+        solver = (_assign_small_batch if scores.shape[-1] <= SMALL_WORKER_COUNT
+                  else _assign_large_batch)
+        bits = lambda: _random_bits(key_data, budget, implementation)
+        return solver(scores, bits, budget, randomized)
 
     @jax.custom_batching.custom_vmap
-    def assign_one(scores, bits):
-        return both(scores, bits)
+    def assign_one(scores, key_data):
+        return jax.tree.map(lambda x: x[0], assign_batch(scores[None], key_data[None]))
 
     @assign_one.def_vmap
-    def assign_batch(axis_size, in_batched, scores, bits):
+    def assign_batched(axis_size, in_batched, scores, key_data):
         scores = scores if in_batched[0] else jnp.broadcast_to(scores, (axis_size,) + scores.shape)
-        bits = bits if in_batched[1] else jnp.broadcast_to(bits, (axis_size,) + bits.shape)
-        has_zero = jnp.any(scores == 0, axis=-1)
-        zero_only = lambda: jax.vmap(lambda s, b: zero_rule(s == 0, budget,
-                                                            b if randomized else None))(scores,
-                                                                                        bits)
-        positive_only = lambda: jax.vmap(lambda s: water_filling(s, budget))(scores)
-        mixed = lambda: jax.vmap(both)(scores, bits)
-        result = lax.cond(jnp.all(has_zero), zero_only,
-                          lambda: lax.cond(jnp.any(has_zero), mixed, positive_only))
-        return result, Assignment(True, True)
+        key_data = (key_data if in_batched[1]
+                    else jnp.broadcast_to(key_data, (axis_size,) + key_data.shape))
+        return assign_batch(scores, key_data), Assignment(True, True)
 
     return assign_one
 
@@ -262,10 +491,10 @@ def assign(scores: jax.Array, budget: int, key: jax.Array | None = None) -> Assi
     if not jnp.issubdtype(scores.dtype, jnp.floating):
         scores = scores.astype(jnp.float32)
     if key is None:
-        bits = jnp.zeros((budget,), jnp.uint32)
-    else:
-        bits = jax.random.bits(key, (budget,), jnp.uint32)
-    return _assign_function(budget, key is not None)(scores, bits)
+        return _assign_function(budget, None)(scores, jnp.zeros((2,), jnp.uint32))
+    if not jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):
+        key = jax.random.wrap_key_data(key)  # a raw uint32[2] key (jax.random.PRNGKey)
+    return _assign_function(budget, jax.random.key_impl(key))(scores, jax.random.key_data(key))
 
 
 def allocate(scores: jax.Array, budget: int, key: jax.Array | None = None) -> jax.Array:

@@ -88,7 +88,7 @@ def test_ofta_allocation_for_the_cifar_model():
     assert float(proxy_loss(allocation, model.mean)) == pytest.approx(522.0)
 
 
-@pytest.mark.parametrize("n,budget", [(1, 4), (7, 4), (20, 6), (3, 9)])
+@pytest.mark.parametrize("n,budget", [(1, 4), (7, 4), (20, 6), (3, 9), (5, 40), (40, 33)])
 def test_assignment_is_a_downward_closed_task_list(n, budget):
     rng = np.random.default_rng(n * budget)
     batch = 64
@@ -169,3 +169,31 @@ def test_allocate_rejects_scores_outside_the_float32_normal_range():
         allocate(jnp.array([1e-40, 2e-40], jnp.float32), 3)
     with pytest.raises(ValueError, match="rescale"):
         allocate(jnp.array([3e38, 3e38], jnp.float32), 3)
+
+
+def test_water_level_is_exact_on_near_ties():
+    """The level's cheap bisection counts with 1/s (rounded twice) before an exact finish;
+    near-multiples a few ulps apart must still give the exact B-th smallest grid value."""
+    rng = np.random.default_rng(7)
+    budget, batch = 23, 4000
+    for n in (3, 17, 51):
+        base = rng.uniform(0.5, 2.0, size=(batch, 1))
+        multiple = rng.integers(1, 9, size=(batch, n))
+        ulps = rng.integers(-6, 7, size=(batch, n))
+        scores = (base / multiple * (1.0 + ulps * 2.0**-23)).astype(np.float32)
+        allocation = np.asarray(jax.jit(jax.vmap(lambda s: allocate(s, budget)))(scores))
+        np.testing.assert_array_equal(allocation.sum(1), budget)
+        grid = (np.arange(1, budget + 1, dtype=np.float32)[None, None, :]
+                * scores[:, :, None]).reshape(batch, -1)  # float32 products, as ℓ rounds
+        best = np.sort(grid, axis=1)[:, budget - 1]
+        ours = (allocation.astype(np.float32) * scores).max(1)
+        np.testing.assert_array_equal(ours, best)
+
+
+@pytest.mark.parametrize("n", [1, 5, 31, 32, 33, 64, 100, 459])
+def test_prefix_ranks_count_the_set_entries_before_each_position(n):
+    from ata_jax.allocation import prefix_ranks
+
+    masks = np.random.default_rng(n).uniform(size=(40, n)) < 0.4
+    ranks = np.asarray(jax.jit(jax.vmap(prefix_ranks))(masks))
+    np.testing.assert_array_equal(ranks, np.cumsum(masks, axis=1) - masks)
