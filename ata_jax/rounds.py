@@ -29,7 +29,7 @@ from jax import lax
 
 from ata_jax.allocation import Assignment
 from ata_jax.schedules import is_down
-from ata_jax.timemodels import TimeModel, task_times
+from ata_jax.timemodels import TimeModel, round_key_words, task_times
 
 
 class RoundResult(NamedTuple):
@@ -69,13 +69,13 @@ def _play_with_failures(model, task_key, assignment, budget, round_number, times
         jnp.where(task_lost, 0.0, times))
     holds_lost_task = jnp.zeros(n, bool).at[assignment.worker].max(task_lost)
     num_lost = jnp.sum(task_lost)
-    reassign_key = jax.random.fold_in(task_key, 2)  # draws apart from the tasks' own
+    reassign_words = round_key_words(jax.random.fold_in(task_key, 2))  # apart from own draws
 
     def reassign(index, carry):
         free_at, extra_time, extra_count = carry
         worker = jnp.argmin(free_at)
-        duration = task_times(model, reassign_key, worker, extra_count[worker], budget,
-                              round_number, straggle_key=task_key)
+        duration = task_times(model, None, worker, extra_count[worker], budget,
+                              round_number, straggle_key=task_key, key_words=reassign_words)
         duration = jnp.where(index < num_lost, duration, 0.0)
         return (free_at.at[worker].add(duration), extra_time.at[worker].add(duration),
                 extra_count.at[worker].add((index < num_lost).astype(jnp.int32)))
@@ -104,7 +104,9 @@ def greedy_round_time(model: TimeModel, task_key: jax.Array, budget: int,
     """
     n = model.size
     workers = jnp.arange(n, dtype=jnp.int32)
-    first = task_times(model, task_key, workers, jnp.zeros(n, jnp.int32), budget, round_number)
+    key_words = round_key_words(task_key)  # once: each event below draws one task
+    first = task_times(model, None, workers, jnp.zeros(n, jnp.int32), budget, round_number,
+                       key_words=key_words)
     if has_failures(model):  # a down worker never completes
         first = jnp.where(is_down(model.schedule, round_number, workers), jnp.inf, first)
     negative_first, candidates = lax.top_k(-first, min(budget, n))
@@ -116,6 +118,7 @@ def greedy_round_time(model: TimeModel, task_key: jax.Array, budget: int,
         if event == budget - 1:
             break
         completed = completed.at[earliest].add(1)  # < B here: its next slot exists
-        pending = pending.at[earliest].add(task_times(model, task_key, candidates[earliest],
-                                                      completed[earliest], budget, round_number))
+        pending = pending.at[earliest].add(task_times(model, None, candidates[earliest],
+                                                      completed[earliest], budget, round_number,
+                                                      key_words=key_words))
     return completion

@@ -345,9 +345,22 @@ def current_means(model: TimeModel, round_number: jax.Array) -> jax.Array:
     return mean * mean_multiplier(model.schedule, round_number, jnp.arange(model.size))
 
 
-def task_times(model: TimeModel, key: jax.Array, worker: jax.Array, slot: jax.Array,
+def round_key_words(key: jax.Array) -> jax.Array:
+    """uint32[2]: the words a round's task key hashes task counters with (compute once per
+    round and pass to `task_times` as key_words when drawing task by task)."""
+    return jax.random.bits(key, (2,), jnp.uint32)
+
+
+def _hash_counters(key_words: jax.Array, counter: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """The Threefry-2x32 blocks at counters (counter, 0): (first words, second words)."""
+    blocks = threefry_2x32(key_words, jnp.concatenate([counter, jnp.zeros_like(counter)]))
+    return blocks[:counter.size], blocks[counter.size:]
+
+
+def task_times(model: TimeModel, key: jax.Array | None, worker: jax.Array, slot: jax.Array,
                num_slots: int, round_number: jax.Array | None = None,
-               straggle_key: jax.Array | None = None) -> jax.Array:
+               straggle_key: jax.Array | None = None,
+               key_words: jax.Array | None = None) -> jax.Array:
     """Time of task `slot` (0-based) of `worker` in the round whose task key is `key`.
 
     Each task is one Threefry-2x32 block keyed by the round's key on the counter
@@ -364,15 +377,16 @@ def task_times(model: TimeModel, key: jax.Array, worker: jax.Array, slot: jax.Ar
       straggle_key: the key of the round's straggler draws (default: `key`); extra tasks
         drawn from another key (reassigned work) pass the round's task key here, so a
         worker straggles on all of its tasks of a round or on none.
+      key_words: `round_key_words(key)`, when already computed (then `key` may be None).
     Returns:
       float32[...] task times (time units), one per (worker, slot) pair.
     """
     shape = jnp.shape(worker)
     worker = jnp.ravel(worker)
     counter = (worker * num_slots + jnp.ravel(slot)).astype(jnp.uint32)
-    key_words = jax.random.bits(key, (2,), jnp.uint32)
-    blocks = threefry_2x32(key_words, jnp.concatenate([counter, jnp.zeros_like(counter)]))
-    first_word, second_word = blocks[:counter.size], blocks[counter.size:]
+    if key_words is None:
+        key_words = round_key_words(key)
+    first_word, second_word = _hash_counters(key_words, counter)
     uniform = _uniform_from_bits(first_word)
     if model.replay is not None:
         result = replay_times(model.replay, worker, jnp.ravel(slot), first_word, round_number,
@@ -384,10 +398,8 @@ def task_times(model: TimeModel, key: jax.Array, worker: jax.Array, slot: jax.Ar
             raise ValueError("task_times: a scheduled (non-stationary) model needs round_number")
         # one straggler draw per (round, worker): counters above every task's counter
         straggle_counter = (model.size * num_slots + worker).astype(jnp.uint32)
-        straggle_words = (key_words if straggle_key is None
-                          else jax.random.bits(straggle_key, (2,), jnp.uint32))
-        straggle_bits = threefry_2x32(straggle_words, jnp.concatenate(
-            [straggle_counter, jnp.zeros_like(straggle_counter)]))[:counter.size]
+        straggle_words = key_words if straggle_key is None else round_key_words(straggle_key)
+        straggle_bits = _hash_counters(straggle_words, straggle_counter)[0]
         result = result * multiplier(model.schedule, round_number, worker,
                                      _uniform_from_bits(straggle_bits))
     return result.reshape(shape)
