@@ -27,6 +27,7 @@ rule(s) some member needs. `benchmarks/benchmark.py --sections profile` shows th
 from __future__ import annotations
 
 import functools
+import math
 from typing import Callable, NamedTuple
 
 import jax
@@ -256,17 +257,26 @@ def water_level(scores: jax.Array, budget: int) -> WaterLevel:
     """The level of the optimal allocation for positive scores float[k] (spec §4).
 
     t*, the B-th smallest grid value j·s_c, is found by bisection on the bit patterns of
-    positive float32 numbers (monotone as integers) between 0 and B·min s, in two phases:
-    31 steps with the cheap count Σ⌊t·(1/s_c)⌋ (one multiply and a floor per score), whose
-    steps lie within a few ulps of the exact count's (products rounded twice, relative error
-    under 2⁻²²), then 5 steps with the exact count (`cells_at_most`) inside
+    positive float32 numbers (monotone as integers), in two phases. First the cheap count
+    Σ⌊t·(1/s_c)⌋ (one multiply and a floor per score), whose steps lie within a few ulps of
+    the exact count's (products rounded twice, relative error under 2⁻²²), bisected between
+    the continuous-relaxation bounds B/H < t* ≤ min((B + k)/H, B·min s), H = Σ 1/s_c (since
+    t·H − k < Σ⌊t/s_c⌋ ≤ t·H), widened by 2⁻¹⁰ for rounding: a bracket less than a factor
+    (B + k)/B wide, so ⌈log₂(2²³·(log₂((B + k)/B) + 1))⌉ steps (25 for k = 51, B = 23)
+    instead of 31. Then 5 steps with the exact count (`cells_at_most`) inside
     ±APPROXIMATION_MARGIN ulps of the cheap result. No sort, only elementwise work and sums
     taken as dot products (`total`).
     """
     reciprocal = 1.0 / scores
     upper = _as_bits(budget * jnp.min(scores))  # the fastest worker's B-th cell
+    harmonic = total(reciprocal)
+    low = jnp.maximum(_as_bits(budget / (harmonic * (1.0 + 2.0**-10))) - 1, 0)
+    high = jnp.minimum(_as_bits((budget + scores.shape[-1]) / (harmonic * (1.0 - 2.0**-10))),
+                       upper)
+    ratio = (budget + scores.shape[-1]) / budget * (1.0 + 2.0**-8)
+    steps = math.ceil(math.log2(2.0**23 * (math.log2(ratio) + 1.0) + 2.0))
     cheap = _bisect(lambda bits: total(jnp.floor(_as_float(bits) * reciprocal)) >= budget,
-                    jnp.zeros_like(upper), upper, 31)
+                    jnp.minimum(low, high - 1), high, min(steps, 31))
     cells = lambda bits: cells_at_most(_as_float(bits), scores, reciprocal, budget)
     level_bits = _bisect(lambda bits: _cell_count(_as_float(bits), scores, reciprocal) >= budget,
                          jnp.maximum(cheap - APPROXIMATION_MARGIN - 1, 0),
