@@ -137,7 +137,7 @@ def test_allocate_rejects_invalid_budget(budget):
 
 @pytest.mark.parametrize("n", [1, 5, 31, 32, 33, 64, 100, 459])
 def test_members_by_rank_finds_the_rank_th_set_entry(n):
-    from ata_jax.allocation import members_by_rank
+    from ata_jax.bitsets import members_by_rank
 
     rng = np.random.default_rng(n)
     masks = rng.uniform(size=(40, n)) < rng.uniform(0.05, 1.0, size=(40, 1))
@@ -192,7 +192,7 @@ def test_water_level_is_exact_on_near_ties():
 
 @pytest.mark.parametrize("n", [1, 5, 31, 32, 33, 64, 100, 459])
 def test_prefix_ranks_count_the_set_entries_before_each_position(n):
-    from ata_jax.allocation import prefix_ranks
+    from ata_jax.bitsets import prefix_ranks
 
     masks = np.random.default_rng(n).uniform(size=(40, n)) < 0.4
     ranks = np.asarray(jax.jit(jax.vmap(prefix_ranks))(masks))
