@@ -139,6 +139,14 @@ class WaterLevel(NamedTuple):
     remaining: jax.Array
 
 
+def total(values: jax.Array) -> jax.Array:
+    """Σ of float values[k] as a dot product with ones: under `vmap` a matrix-vector product,
+    which XLA's CPU backend runs several times faster than a reduction along the minor axis.
+    Exact for integer-valued terms (counts) whose sum is below 2²⁴."""
+    return jnp.dot(values, jnp.ones(values.shape[-1], values.dtype),
+                   precision=lax.Precision.HIGHEST)
+
+
 def count_true(mask: jax.Array) -> jax.Array:
     """int32: the number of True entries of bool[k] (a dot product, see `total`; a select,
     not astype, since XLA's CPU backend converts bool slowly outside a fusion)."""
@@ -161,24 +169,20 @@ def _as_float(bits: jax.Array) -> jax.Array:
     return lax.bitcast_convert_type(bits, jnp.float32)
 
 
-def cells_at_most(threshold: jax.Array, scores: jax.Array, reciprocal: jax.Array,
-                  budget: int) -> jax.Array:
-    """int32[k]: #{j ∈ 1..B : j·s_c ≤ threshold} per score, with j·s_c the float32 product
+def _cells_upto(threshold: jax.Array, scores: jax.Array, reciprocal: jax.Array) -> jax.Array:
+    """float32[k]: #{j ≥ 1 : j·s_c ≤ threshold} per score, with j·s_c the float32 product
     (the same rounding as ℓ), so counting agrees exactly with comparing the grid values.
-    `reciprocal` is 1/scores: ⌊threshold·(1/s)⌋ is off by at most one, corrected both ways."""
+    `reciprocal` is 1/scores: ⌊threshold·(1/s)⌋ is off by at most one, corrected both ways
+    (as float selects: the counts are summed with `total`)."""
     level = jnp.floor(threshold * reciprocal)
     level = jnp.where((level + 1) * scores <= threshold, level + 1, level)
-    level = jnp.where(level * scores > threshold, level - 1, level)
-    return jnp.clip(level, 0, budget).astype(jnp.int32)
+    return jnp.where(level * scores > threshold, level - 1, level)
 
 
-def _cell_count(threshold: jax.Array, scores: jax.Array, reciprocal: jax.Array) -> jax.Array:
-    """float32: Σ_c #{j ≥ 1 : j·s_c ≤ threshold}, exact (as `cells_at_most`; no clip needed
-    for thresholds up to B·min s)."""
-    level = jnp.floor(threshold * reciprocal)
-    level = (level + ((level + 1) * scores <= threshold).astype(jnp.float32)
-             - (level * scores > threshold).astype(jnp.float32))
-    return total(level)
+def cells_at_most(threshold: jax.Array, scores: jax.Array, reciprocal: jax.Array,
+                  budget: int) -> jax.Array:
+    """int32[k]: #{j ∈ 1..B : j·s_c ≤ threshold} per score (`_cells_upto`, at most B)."""
+    return jnp.clip(_cells_upto(threshold, scores, reciprocal), 0, budget).astype(jnp.int32)
 
 
 def _bisect(reaches_budget: Callable, low: jax.Array, high: jax.Array, steps: int) -> jax.Array:
@@ -196,14 +200,6 @@ def _bisect(reaches_budget: Callable, low: jax.Array, high: jax.Array, steps: in
 
 APPROXIMATION_MARGIN = 8
 """Bit patterns (float32 ulps) within which the cheap count's steps lie of the exact ones."""
-
-
-def total(values: jax.Array) -> jax.Array:
-    """Σ of float values[k] as a dot product with ones: under `vmap` a matrix-vector product,
-    which XLA's CPU backend runs several times faster than a reduction along the minor axis.
-    Exact for integer-valued terms (counts) whose sum is below 2²⁴."""
-    return jnp.dot(values, jnp.ones(values.shape[-1], values.dtype),
-                   precision=lax.Precision.HIGHEST)
 
 
 def water_level(scores: jax.Array, budget: int) -> WaterLevel:
@@ -231,7 +227,8 @@ def water_level(scores: jax.Array, budget: int) -> WaterLevel:
     cheap = _bisect(lambda bits: total(jnp.floor(_as_float(bits) * reciprocal)) >= budget,
                     jnp.minimum(low, high - 1), high, min(steps, 31))
     cells = lambda bits: cells_at_most(_as_float(bits), scores, reciprocal, budget)
-    level_bits = _bisect(lambda bits: _cell_count(_as_float(bits), scores, reciprocal) >= budget,
+    level_bits = _bisect(lambda bits: total(_cells_upto(_as_float(bits), scores,
+                                                        reciprocal)) >= budget,
                          jnp.maximum(cheap - APPROXIMATION_MARGIN - 1, 0),
                          jnp.minimum(cheap + APPROXIMATION_MARGIN, upper),
                          (2 * APPROXIMATION_MARGIN).bit_length())
@@ -298,8 +295,9 @@ def _when_any(needed: jax.Array, compute: Callable, skipped: Callable):
     return lax.cond(jnp.any(needed), compute, skipped)
 
 
-def _zeros_like_shapes(function: Callable, *arguments):
-    return lambda: jax.tree.map(jnp.zeros_like, jax.eval_shape(function, *arguments))
+def _zeros_like_shapes(function: Callable) -> Callable:
+    """A function returning zeros shaped like function()'s result (the skipped branch)."""
+    return lambda: jax.tree.map(jnp.zeros_like, jax.eval_shape(function))
 
 
 def _random_bits(key_data: jax.Array, budget: int, implementation) -> jax.Array:

@@ -98,7 +98,8 @@ def drawn_rank_set(random_bits: jax.Array, count: jax.Array, population: jax.Arr
 
     def draw(step, words):
         top = population - count + step
-        value = (random_bits[step] % jnp.maximum(top + 1, 1).astype(jnp.uint32)).astype(jnp.int32)
+        modulus = jnp.maximum(top + 1, 1).astype(jnp.uint32)
+        value = (random_bits[step] % modulus).astype(jnp.int32)
         pick = jnp.where(bit_of(words, value), top, value)
         new_bit = jnp.where((word_index == (pick >> 5)) & (step < count),
                             jnp.uint32(1) << (pick & 31).astype(jnp.uint32), jnp.uint32(0))

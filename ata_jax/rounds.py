@@ -15,8 +15,9 @@ tasks. The allocator observes a_i·τ as the busy time of a down worker that hel
 each of its tasks is charged the timeout (a censored observation: its first task took longer
 than τ, the others are unknown), so learners steer away from it as long as τ exceeds the
 worker's normal task time, which any sensible timeout does. Reassigned tasks are fresh draws
-for the live worker, with the round's straggling of that worker. In GTA's race the down workers just
-never finish a task: the race runs among the live ones and the down workers' round is wasted.
+for the live worker, with the round's straggling of that worker. In GTA's race the down
+workers just never finish a task: the race runs among the live ones and the down workers'
+round is wasted.
 """
 
 from __future__ import annotations
@@ -51,16 +52,18 @@ def play_assignment(model: TimeModel, task_key: jax.Array, assignment: Assignmen
                     budget: int, round_number: jax.Array | None = None) -> RoundResult:
     """Run the round's B tasks: O(B) draws and one scatter into n workers (plus, for a
     model with failures, up to B reassignments, each O(n))."""
-    times = task_times(model, task_key, assignment.worker, assignment.slot, budget,
-                       round_number)
+    task_words = round_key_words(task_key)
+    times = task_times(model, None, assignment.worker, assignment.slot, budget, round_number,
+                       key_words=task_words)
     if has_failures(model):
-        return _play_with_failures(model, task_key, assignment, budget, round_number, times)
+        return _play_with_failures(model, task_key, task_words, assignment, budget,
+                                   round_number, times)
     busy_time = jnp.zeros(model.size, times.dtype).at[assignment.worker].add(times)
     return RoundResult(busy_time=busy_time, round_time=jnp.max(busy_time),
                        worker_time=jnp.sum(times), wasted_time=jnp.zeros_like(times[0]))
 
 
-def _play_with_failures(model, task_key, assignment, budget, round_number, times):
+def _play_with_failures(model, task_key, task_words, assignment, budget, round_number, times):
     n = model.size
     down = is_down(model.schedule, round_number, jnp.arange(n))
     timeout = jnp.asarray(model.schedule.timeout, times.dtype)
@@ -75,7 +78,7 @@ def _play_with_failures(model, task_key, assignment, budget, round_number, times
         free_at, extra_time, extra_count = carry
         worker = jnp.argmin(free_at)
         duration = task_times(model, None, worker, extra_count[worker], budget,
-                              round_number, straggle_key=task_key, key_words=reassign_words)
+                              round_number, straggle_words=task_words, key_words=reassign_words)
         duration = jnp.where(index < num_lost, duration, 0.0)
         return (free_at.at[worker].add(duration), extra_time.at[worker].add(duration),
                 extra_count.at[worker].add((index < num_lost).astype(jnp.int32)))

@@ -359,7 +359,7 @@ def _hash_counters(key_words: jax.Array, counter: jax.Array) -> tuple[jax.Array,
 
 def task_times(model: TimeModel, key: jax.Array | None, worker: jax.Array, slot: jax.Array,
                num_slots: int, round_number: jax.Array | None = None,
-               straggle_key: jax.Array | None = None,
+               straggle_words: jax.Array | None = None,
                key_words: jax.Array | None = None) -> jax.Array:
     """Time of task `slot` (0-based) of `worker` in the round whose task key is `key`.
 
@@ -374,9 +374,10 @@ def task_times(model: TimeModel, key: jax.Array | None, worker: jax.Array, slot:
       slot: int32[...], task slots in [0, num_slots), same shape as `worker`.
       num_slots: static bound on slots (the budget B); fixes the (worker, slot) → draw map.
       round_number: the round k (from 1); needed when the model has a schedule.
-      straggle_key: the key of the round's straggler draws (default: `key`); extra tasks
-        drawn from another key (reassigned work) pass the round's task key here, so a
-        worker straggles on all of its tasks of a round or on none.
+      straggle_words: `round_key_words` of the round's task key, which draws the
+        stragglers (default: this call's key words); extra tasks drawn from another key
+        (reassigned work) pass the round's here, so a worker straggles on all of its tasks
+        of a round or on none.
       key_words: `round_key_words(key)`, when already computed (then `key` may be None).
     Returns:
       float32[...] task times (time units), one per (worker, slot) pair.
@@ -398,7 +399,7 @@ def task_times(model: TimeModel, key: jax.Array | None, worker: jax.Array, slot:
             raise ValueError("task_times: a scheduled (non-stationary) model needs round_number")
         # one straggler draw per (round, worker): counters above every task's counter
         straggle_counter = (model.size * num_slots + worker).astype(jnp.uint32)
-        straggle_words = key_words if straggle_key is None else round_key_words(straggle_key)
+        straggle_words = key_words if straggle_words is None else straggle_words
         straggle_bits = _hash_counters(straggle_words, straggle_counter)[0]
         result = result * multiplier(model.schedule, round_number, worker,
                                      _uniform_from_bits(straggle_bits))

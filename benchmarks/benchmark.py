@@ -85,12 +85,12 @@ SIZES = {  # (worker counts, rounds, JAX seeds) of the throughput section
     "quick": ((51, 459), 100, 128),
     "smoke": ((9,), 5, 8),  # exercises every code path in seconds (the test suite runs it)
 }
-SMOKE_REPEATS = 1
 
 
 def section_throughput(size):
     worker_counts, rounds, jax_seeds = SIZES[size]
-    print(f"\n## Throughput (seed-rounds/s, best of {REPEATS} runs each), cifar model, "
+    repeats = 1 if size == "smoke" else REPEATS
+    print(f"\n## Throughput (seed-rounds/s, best of {repeats} runs each), cifar model, "
           f"B={BUDGET}, K={rounds} rounds")
     print(f"{'n':>4} {'policy':<14} {'JAX':>12} {'NumPy':>12} {'ratio':>7} {'compile s':>10}"
           f"   (JAX seeds, NumPy seeds)")
@@ -98,7 +98,6 @@ def section_throughput(size):
         model = cifar(n)
         numpy_seeds = min(jax_seeds, 1024 if n < 100 else 128)
         for policy in POLICIES if size != "smoke" else POLICIES[:2]:
-            repeats = SMOKE_REPEATS if size == "smoke" else REPEATS
             rate, compile_s = jax_rate(model, policy, rounds, jax_seeds, repeats)
             reference = numpy_rate(model, policy, rounds, numpy_seeds, repeats)
             print(f"{n:>4} {policy:<14} {rate:>12,.0f} {reference:>12,.0f} {rate / reference:>6.1f}x"

@@ -14,7 +14,7 @@ from ata_jax.cli import main
 from ata_jax.rounds import greedy_round_time, play_assignment
 from ata_jax.schedules import ScheduleError, is_down, make_schedule
 from ata_jax.simulate import simulate
-from ata_jax.timemodels import cifar, task_times
+from ata_jax.timemodels import cifar, round_key_words, task_times
 
 N, BUDGET, TIMEOUT = 5, 6, 120.0
 
@@ -40,7 +40,8 @@ def replay(model, key, counts, round_number):
     for _ in range(lost):
         j = int(np.argmin(free))  # ties: lowest index, as jnp.argmin
         duration = float(task_times(model, reassign_key, jnp.int32(j), jnp.int32(extra[j]),
-                                    BUDGET, round_number, straggle_key=key))
+                                    BUDGET, round_number,
+                                    straggle_words=round_key_words(key)))
         free[j] += duration
         extra_time[j] += duration
         extra[j] += 1
