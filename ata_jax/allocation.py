@@ -95,13 +95,16 @@ def distinct_ranks(random_bits: jax.Array | None, count: jax.Array, population: 
     steps = jnp.arange(size, dtype=jnp.int32)
     if random_bits is None:
         return jnp.where(steps < count, steps, -1)
-    chosen = jnp.full((size,), -1, jnp.int32)
-    for step in range(size):
+
+    def draw(step, chosen):
         top = population - count + step
-        draw = (random_bits[step] % jnp.maximum(top + 1, 1).astype(jnp.uint32)).astype(jnp.int32)
-        pick = jnp.where(jnp.any(chosen == draw), top, draw)
-        chosen = chosen.at[step].set(jnp.where(step < count, pick, -1))
-    return chosen
+        value = (random_bits[step] % jnp.maximum(top + 1, 1).astype(jnp.uint32)).astype(jnp.int32)
+        pick = jnp.where(jnp.any(chosen == value), top, value)
+        return jnp.where(steps == step, jnp.where(step < count, pick, -1), chosen)
+
+    # a rolled loop, as in `bitsets.drawn_rank_set`: written out, the steps' chain is fused
+    # into its consumers (measured 1.2-1.4x slower for ATA-Empirical at n = 459)
+    return lax.fori_loop(0, size, draw, jnp.full((size,), -1, jnp.int32))
 
 
 def zero_rule(is_zero: jax.Array, budget: int, random_bits: jax.Array | None) -> Assignment:
