@@ -63,7 +63,8 @@ def play_assignment(model: TimeModel, task_key: jax.Array, assignment: Assignmen
         return _play_with_failures(model, task_key, task_words, assignment, budget,
                                    round_number, times)
     busy_time = jnp.zeros(model.size, times.dtype).at[assignment.worker].add(times)
-    return RoundResult(busy_time=busy_time, round_time=jnp.max(busy_time),
+    # the loaded workers' longest busy time: read at the B tasks, not reduced over n
+    return RoundResult(busy_time=busy_time, round_time=jnp.max(busy_time[assignment.worker]),
                        worker_time=jnp.sum(times), wasted_time=jnp.zeros_like(times[0]))
 
 

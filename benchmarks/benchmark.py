@@ -1,8 +1,11 @@
 """The benchmark: throughput against plain NumPy, compile time, memory, scaling, and a profile.
 
-    python benchmarks/benchmark.py            # everything (about 10 minutes on 2 CPU cores)
-    python benchmarks/benchmark.py --quick    # smaller sizes, about 3 minutes
-    python benchmarks/benchmark.py --sections throughput,profile
+    python benchmarks/benchmark.py            # everything (about 12 minutes on 2 CPU cores)
+    python benchmarks/benchmark.py --quick    # smaller sizes, about 4 minutes
+    python benchmarks/benchmark.py --sections throughput,breakdown
+
+Sections: throughput, memory, scaling, profile (parts timed on their own), breakdown (what
+each part of an ATA-Empirical round costs inside the compiled simulation).
 
 Throughput is seed-rounds per second on the `cifar` model (B = 23), JAX against
 `ata_jax.numpy_reference`: all seeds as one array, a Python loop over rounds only,
@@ -28,10 +31,13 @@ import numpy as np  # noqa: E402
 
 from ata_jax import numpy_reference  # noqa: E402
 from ata_jax.allocation import assign, assignment_counts  # noqa: E402
-from ata_jax.allocators import Hyperparameters, ata_empirical  # noqa: E402
-from ata_jax.allocators.confidence import SampleStatistics, observe_busy_times  # noqa: E402
+from ata_jax.allocators import Allocator, Hyperparameters, as_policy, ata_empirical  # noqa: E402
+from ata_jax.allocators.confidence import (SampleStatistics, effective_rounds,  # noqa: E402
+                                           lower_confidence_allocator, observe_busy_times)
 from ata_jax.rounds import greedy_round_time, play_assignment  # noqa: E402
-from ata_jax.simulate import compiled_simulation, seed_keys  # noqa: E402
+from ata_jax.simulate import (compiled_simulation, run_seed, seed_keys,  # noqa: E402
+                              split_over_devices)
+from jax.sharding import PartitionSpec  # noqa: E402
 from ata_jax.timemodels import cifar  # noqa: E402
 
 BUDGET = 23
@@ -186,8 +192,74 @@ def section_profile(size):
                   flush=True)
 
 
+def breakdown_policies(model):
+    """ATA-Empirical and the same round with parts taken away, each a `Policy`: the full
+    round; its allocation replaced by OFTA's fixed one (the scores still computed, and kept
+    alive by a sum over them); also no scores (a sum over the means keeps the statistics
+    alive); OFTA's allocation with nothing learned (the difference is the observation of the
+    busy times and the sum over n)."""
+    learner = lower_confidence_allocator(BUDGET, "task", ata_empirical.lcb, "eta")
+    fixed = assign(jnp.asarray(model.mean, jnp.float32), BUDGET)
+
+    def fixed_after(values):
+        alive = (jnp.sum(values) == -1.0).astype(jnp.int32)  # never true; not foldable
+        return fixed._replace(worker=fixed.worker + alive)
+
+    fixed_after_scores = lambda state, round_number, key: fixed_after(ata_empirical.lcb(
+        state.statistics, effective_rounds(round_number, None), state.parameter))
+    # the statistics kept alive the same way (else XLA drops them and their updates)
+    fixed_no_scores = lambda state, round_number, key: fixed_after(state.statistics.mean)
+    # the task list read from the round number, so that XLA cannot fold it into the draws
+    oracle = Allocator(init=lambda model, hyperparameters: (),
+                       choose=lambda state, round_number, key: fixed_after(round_number),
+                       observe=lambda state, assignment, busy_time, round_number: state)
+    return [("ATA-Empirical, the whole round", "", as_policy(learner, BUDGET)),
+            ("  its allocation fixed (scores still computed)", "allocation",
+             as_policy(learner._replace(choose=fixed_after_scores), BUDGET)),
+            ("  its allocation fixed, no scores", "scores",
+             as_policy(learner._replace(choose=fixed_no_scores), BUDGET)),
+            ("  a fixed allocation played, nothing learned", "observation",
+             as_policy(oracle, BUDGET))]
+
+
+def section_breakdown(size):
+    """Each part's cost inside the compiled simulation, as differences of whole runs (a part
+    timed on its own runs faster than inside the scan); the variants' runs are interleaved and
+    each reports its best, so they share the machine's state."""
+    worker_counts, rounds, seeds = SIZES[size]
+    repeats = 1 if size == "smoke" else 2 * REPEATS
+    print(f"\n## Inside a simulated round: us per seed-round per device, cifar, B={BUDGET}, "
+          f"K={rounds}, {seeds} seeds over {jax.local_device_count()} device(s), best of "
+          f"{repeats} interleaved runs")
+    print(f"{'n':>4} {'round':<48} {'us':>7}   the part left out costs")
+    for n in worker_counts:
+        model = cifar(n)
+        variants = []
+        for label, removed, policy in breakdown_policies(model):
+            run = jax.jit(split_over_devices(
+                lambda keys, model, hyperparameters, policy=policy: jax.vmap(
+                    lambda key: run_seed(policy, model, hyperparameters, key, budget=BUDGET,
+                                         num_rounds=rounds))(keys),
+                seeds, (PartitionSpec("seeds"), PartitionSpec(), PartitionSpec())))
+            jax.block_until_ready(run(seed_keys(0, seeds), model, hyperparameters(model)))
+            variants.append([label, removed, run, float("inf")])
+        for repeat in range(repeats):
+            for variant in variants:
+                start = time.perf_counter()
+                jax.block_until_ready(variant[2](seed_keys(1 + repeat, seeds), model,
+                                                 hyperparameters(model)))
+                variant[3] = min(variant[3], time.perf_counter() - start)
+        previous = None
+        for label, removed, _, best in variants:
+            cost = best / (seeds * rounds) * 1e6 * jax.local_device_count()
+            difference = "" if previous is None else f"{removed} {previous - cost:.3f}"
+            print(f"{n:>4} {label:<48} {cost:>7.3f}   {difference}", flush=True)
+            previous = cost
+
+
 SECTIONS = {"throughput": section_throughput, "memory": section_memory,
-            "scaling": section_scaling, "profile": section_profile}
+            "scaling": section_scaling, "profile": section_profile,
+            "breakdown": section_breakdown}
 
 
 def main():

@@ -13,6 +13,7 @@ def test_benchmark_smoke_run_prints_every_section():
     result = subprocess.run([sys.executable, str(SCRIPT), "--smoke"], capture_output=True,
                             text=True, env=environment, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
-    for heading in ("## Throughput", "## Memory", "## Scaling", "## Where a round's time goes"):
+    for heading in ("## Throughput", "## Memory", "## Scaling", "## Where a round's time goes",
+                    "## Inside a simulated round"):
         assert heading in result.stdout
     assert "ata-empirical" in result.stdout and "x" in result.stdout
