@@ -2,6 +2,7 @@
 
 import json
 import os
+import socket
 import subprocess
 import sys
 
@@ -21,6 +22,22 @@ print(json.dumps({"devices": jax.local_device_count(),
                   "results": {name: [r.runtime.tolist(), r.worker_time.tolist(),
                                      r.regret.tolist(), r.round_time_mean.tolist()]
                               for name, r in results.items()}}))
+"""
+
+PROCESS_SCRIPT = """
+import json, sys
+import jax
+port, process_id = sys.argv[1], int(sys.argv[2])
+jax.distributed.initialize(coordinator_address=f"127.0.0.1:{port}", num_processes=2,
+                           process_id=process_id)
+from ata_jax.simulate import simulate
+from ata_jax.timemodels import sqrt
+share = 6 // jax.process_count()
+results = simulate(sqrt(8), ("ata-empirical",), budget=4, num_rounds=30,
+                   num_seeds=share, seed=2, first_seed=jax.process_index() * share)
+print(json.dumps({"process": jax.process_index(), "processes": jax.process_count(),
+                  "runtime": {name: r.runtime.tolist() for name, r in results.items()}}))
+jax.distributed.shutdown()
 """
 
 
@@ -71,3 +88,31 @@ def test_blocks_of_seeds_combine_into_the_single_run():
     for name in ("ata-empirical", "gta"):
         np.testing.assert_array_equal(
             np.concatenate([first[name].runtime, second[name].runtime]), whole[name].runtime)
+
+
+def test_two_processes_on_localhost_give_the_single_run():
+    """The README's multi-host recipe, run as two `jax.distributed` processes on this machine:
+    each simulates its own block of seeds, and the blocks together are the one-process run."""
+    with socket.socket() as probe:  # a free port for the coordinator
+        probe.bind(("127.0.0.1", 0))
+        port = str(probe.getsockname()[1])
+    environment = dict(os.environ, JAX_PLATFORMS="cpu")
+    environment.pop("XLA_FLAGS", None)
+    processes = [subprocess.Popen([sys.executable, "-c", PROCESS_SCRIPT, port, str(index)],
+                                  env=environment, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True) for index in range(2)]
+    outputs = []
+    try:
+        for process in processes:
+            stdout, stderr = process.communicate(timeout=300)
+            assert process.returncode == 0, stderr[-2000:]
+            outputs.append(json.loads(stdout.strip().splitlines()[-1]))
+    finally:
+        for process in processes:
+            process.kill()
+    assert sorted(output["process"] for output in outputs) == [0, 1]
+    assert all(output["processes"] == 2 for output in outputs)
+    outputs.sort(key=lambda output: output["process"])
+    whole = simulate(sqrt(8), ("ata-empirical",), budget=4, num_rounds=30, num_seeds=6, seed=2)
+    combined = np.concatenate([output["runtime"]["ata-empirical"] for output in outputs])
+    np.testing.assert_array_equal(combined, whole["ata-empirical"].runtime)
