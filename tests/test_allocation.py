@@ -42,11 +42,17 @@ SHAPES = [(1, 1), (1, 5), (4, 1), (2, 7), (3, 3), (3, 6), (5, 2), (5, 4), (6, 5)
 def test_allocate_matches_brute_force(n, budget):
     rng = np.random.default_rng(n * 100 + budget)
     batch = 300
-    scores = random_scores(rng, batch, n)
+    mixed = random_scores(rng, batch, n)
     keys = jax.random.split(jax.random.key(n + budget), batch)
-    with_key = jax.jit(jax.vmap(lambda s, k: allocate(s, budget, k)))(scores, keys)
-    without_key = jax.jit(jax.vmap(lambda s: allocate(s, budget)))(scores)
-    for allocation in (np.asarray(with_key), np.asarray(without_key)):
+    with_key = jax.jit(jax.vmap(lambda s, k: allocate(s, budget, k)))(mixed, keys)
+    without_key = jax.jit(jax.vmap(lambda s: allocate(s, budget)))(mixed)
+    # a batch without zero scores takes the solver's water-filling-only branch
+    positive = mixed[(mixed > 0).all(axis=1)]
+    assert len(positive) > 50
+    only_positive = jax.jit(jax.vmap(lambda s: allocate(s, budget)))(positive)
+    for scores, allocation in ((mixed, with_key), (mixed, without_key),
+                               (positive, only_positive)):
+        allocation = np.asarray(allocation)
         assert allocation.dtype == np.int32
         np.testing.assert_array_equal(allocation.sum(axis=1), budget)
         assert (allocation >= 0).all()
