@@ -332,15 +332,15 @@ def _assign_small_batch(scores, random_bits, budget, randomized) -> Assignment:
     n = 51 10% faster than with the zero rule's part merely skipped)."""
     is_zero = scores == 0
     uses_zero_rule = jnp.any(is_zero, axis=-1)
+    levels = lambda positive: jax.vmap(lambda s: water_level(s, budget))(
+        positive.astype(jnp.float32))
     tasks = lambda counts: Assignment(*jax.vmap(lambda c: tasks_from_counts(c, budget))(counts))
 
     def water_filling_only():
-        level = jax.vmap(lambda s: water_level(s, budget))(scores.astype(jnp.float32))
-        return tasks(_counts_batch(level, None, random_bits))
+        return tasks(_counts_batch(levels(scores), None, random_bits))
 
     def both_rules():
-        positive_scores = jnp.where(is_zero, 1.0, scores).astype(jnp.float32)
-        filled = lambda: jax.vmap(lambda s: water_level(s, budget))(positive_scores)
+        filled = lambda: levels(jnp.where(is_zero, 1.0, scores))
         positive = _when_any(~uses_zero_rule, filled, _zeros_like_shapes(filled))
         zero = jax.vmap(lambda z: zero_spread(z, budget))(is_zero)
         choose_zero = lambda a, b: jnp.where(

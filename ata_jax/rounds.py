@@ -100,7 +100,7 @@ def _play_with_failures(model, task_key, task_words, assignment, budget, round_n
 
 
 def race_time(model: TimeModel, key_words: jax.Array, workers: jax.Array, budget: int,
-          round_number: jax.Array | None) -> jax.Array:
+              round_number: jax.Array | None) -> jax.Array:
     """The B-th completion time of a race among `workers` (int32[c]) only.
 
     Only the m = min(B, c) workers whose first task ends earliest can finish one of the B
@@ -207,5 +207,5 @@ def greedy_round_time(model: TimeModel, task_key: jax.Array, budget: int,
     key_words = round_key_words(task_key)  # once: each event below draws one task
     if not _prunable(model, budget):
         return race_time(model, key_words, jnp.arange(model.size, dtype=jnp.int32), budget,
-                     round_number)
+                         round_number)
     return _pruned_race_function(budget)(model, key_words)

@@ -1,6 +1,6 @@
 """The benchmark: throughput against plain NumPy, compile time, memory, scaling, and a profile.
 
-    python benchmarks/benchmark.py            # everything (about 12 minutes on 2 CPU cores)
+    python benchmarks/benchmark.py            # everything (about 8 minutes on 2 CPU cores)
     python benchmarks/benchmark.py --quick    # smaller sizes, about 4 minutes
     python benchmarks/benchmark.py --sections throughput,breakdown
 
@@ -28,6 +28,7 @@ use_all_cpu_cores()  # before JAX starts: one host device per core, seeds split 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
+from jax.sharding import PartitionSpec  # noqa: E402
 
 from ata_jax import numpy_reference  # noqa: E402
 from ata_jax.allocation import assign, assignment_counts  # noqa: E402
@@ -37,7 +38,6 @@ from ata_jax.allocators.confidence import (SampleStatistics, effective_rounds,  
 from ata_jax.rounds import greedy_round_time, play_assignment  # noqa: E402
 from ata_jax.simulate import (compiled_simulation, run_seed, seed_keys,  # noqa: E402
                               split_over_devices)
-from jax.sharding import PartitionSpec  # noqa: E402
 from ata_jax.timemodels import cifar  # noqa: E402
 
 BUDGET = 23

@@ -27,7 +27,7 @@ def pruned_only(model, keys, budget):
     """The race among the 4B workers with the smallest lower bounds, never checked."""
     nearest = jnp.argsort(worker_lower_bounds(model))[:race_capacity(budget)].astype(jnp.int32)
     return jax.jit(jax.vmap(lambda key: race_time(model, round_key_words(key), nearest, budget,
-                                              None)))(keys)
+                                                  None)))(keys)
 
 
 MIXED = from_workers([dict(family="uniform", low=10.0, high=30.0, count=10),
