@@ -18,7 +18,7 @@ Ties at t* (two ℓ-optimal allocations) go to the lowest positions first: the l
 indices (for large n, the smallest scores). The spec accepts any optimal allocation; this
 fixes OFTA's choice.
 
-Written for XLA's CPU backend as much as for accelerators: no sort, cumsum, scatter or
+Tuned for XLA's CPU backend (never measured on an accelerator): no sort, cumsum, scatter or
 reduction along the worker axis in the loops (sums are dot products, `total`; ranks and
 rank-to-position maps are population counts of bit-packed masks), and a batch runs only the
 rule(s) some member needs. `benchmarks/benchmark.py --sections profile` shows the costs.
@@ -35,7 +35,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from ata_jax.bitsets import bit_of, drawn_rank_set, members_by_rank, prefix_ranks
+from ata_jax.bitsets import (bit_of, drawn_rank_set, floyd_draw, members_by_rank,
+                             prefix_ranks)
 
 
 class Assignment(NamedTuple):
@@ -84,27 +85,23 @@ def _check_concrete_scores(scores) -> None:
 
 def distinct_ranks(random_bits: jax.Array | None, count: jax.Array, population: jax.Array,
                    size: int) -> jax.Array:
-    """int32[size]: `count` ≤ size distinct values drawn uniformly from [0, population).
-
-    Floyd's algorithm (one pass of `size` steps, no rejection, no sort); entries past `count`
-    are −1. With random_bits None, the lowest values 0..count−1 (deterministic). The modulo
-    draw is uniform up to a bias below population/2³², negligible here. (The list form, for
-    the zero rule's direct task list over many workers; `bitsets.drawn_rank_set` is the same
-    draw as a bit set, for masks.)
-    """
+    """int32[size]: `count` ≤ size distinct values drawn uniformly from [0, population), as a
+    list (`bitsets.floyd_draw`; entries past `count` are −1), for the zero rule's direct task
+    list over many workers. With random_bits None, the lowest values 0..count−1."""
     steps = jnp.arange(size, dtype=jnp.int32)
     if random_bits is None:
         return jnp.where(steps < count, steps, -1)
+    insert = lambda chosen, step, pick, valid: jnp.where(steps == step,
+                                                         jnp.where(valid, pick, -1), chosen)
+    return floyd_draw(random_bits, count, population, size, jnp.full((size,), -1, jnp.int32),
+                      lambda chosen, value: jnp.any(chosen == value), insert)
 
-    def draw(step, chosen):
-        top = population - count + step
-        value = (random_bits[step] % jnp.maximum(top + 1, 1).astype(jnp.uint32)).astype(jnp.int32)
-        pick = jnp.where(jnp.any(chosen == value), top, value)
-        return jnp.where(steps == step, jnp.where(step < count, pick, -1), chosen)
 
-    # a rolled loop, as in `bitsets.drawn_rank_set`: written out, the steps' chain is fused
-    # into its consumers (measured 1.2-1.4x slower for ATA-Empirical at n = 459)
-    return lax.fori_loop(0, size, draw, jnp.full((size,), -1, jnp.int32))
+def zero_shares(is_zero: jax.Array, budget: int) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """The zero rule (spec §4 Decision) for bool[n] is_zero: (|Z| (at least 1), ⌊B/|Z|⌋ tasks
+    for every member of Z, B mod |Z| remaining tasks, one each to distinct members of Z)."""
+    size = jnp.maximum(count_true(is_zero), 1)
+    return size, budget // size, budget % size
 
 
 def zero_rule(is_zero: jax.Array, budget: int, random_bits: jax.Array | None) -> Assignment:
@@ -114,10 +111,7 @@ def zero_rule(is_zero: jax.Array, budget: int, random_bits: jax.Array | None) ->
 
     O(n) elementwise work plus O(B²): no selection over n workers.
     """
-    size = count_true(is_zero)
-    safe_size = jnp.maximum(size, 1)
-    share = jnp.where(size > budget, 0, budget // safe_size)
-    remainder = jnp.where(size > budget, budget, budget % safe_size)
+    safe_size, share, remainder = zero_shares(is_zero, budget)
     extra = distinct_ranks(random_bits, remainder, safe_size, budget)
     task = jnp.arange(budget, dtype=jnp.int32)
     even = share * safe_size
@@ -144,8 +138,8 @@ class WaterLevel(NamedTuple):
 
 def total(values: jax.Array) -> jax.Array:
     """Σ of float values[k] as a dot product with ones: under `vmap` a matrix-vector product,
-    which XLA's CPU backend runs several times faster than a reduction along the minor axis.
-    Exact for integer-valued terms (counts) whose sum is below 2²⁴."""
+    which XLA's CPU backend runs faster than a reduction along the minor axis
+    (docs/performance.md). Exact for integer-valued terms (counts) whose sum is below 2²⁴."""
     return jnp.dot(values, jnp.ones(values.shape[-1], values.dtype),
                    precision=lax.Precision.HIGHEST)
 
@@ -157,11 +151,11 @@ def count_true(mask: jax.Array) -> jax.Array:
 
 
 def zero_spread(is_zero: jax.Array, budget: int) -> WaterLevel:
-    """The zero rule's level for bool[n] is_zero (some True): ⌊B/|Z|⌋ for each member of Z,
-    the remainder B mod |Z| to members of Z (all of them tied)."""
-    size = jnp.maximum(count_true(is_zero), 1)
-    return WaterLevel(below=jnp.where(is_zero, budget // size, 0).astype(jnp.int32),
-                      at_level=is_zero, remaining=(budget % size).astype(jnp.int32))
+    """The zero rule as a level for bool[n] is_zero (some True): every member of Z gets its
+    share below the level and is tied at it for the remaining tasks."""
+    _, share, remainder = zero_shares(is_zero, budget)
+    return WaterLevel(below=jnp.where(is_zero, share, 0).astype(jnp.int32),
+                      at_level=is_zero, remaining=remainder.astype(jnp.int32))
 
 
 def _as_bits(value: jax.Array) -> jax.Array:
@@ -328,8 +322,8 @@ def _assign_small_batch(scores, random_bits, budget, randomized) -> Assignment:
     """A batch of rounds, scores float[S, n] with n ≤ SMALL_WORKER_COUNT: one pipeline for
     both rules (the zero rule is a level whose ties are drawn at random), or water-filling
     alone when no member of the batch has a zero score, the common case once every worker
-    has samples (its own branch, so only the task list leaves it: an ATA-Empirical round at
-    n = 51 10% faster than with the zero rule's part merely skipped)."""
+    has samples (its own branch, so that only the task list leaves it, which beat merely
+    skipping the zero rule's part inside the shared pipeline: docs/performance.md)."""
     is_zero = scores == 0
     uses_zero_rule = jnp.any(is_zero, axis=-1)
     levels = lambda positive: jax.vmap(lambda s: water_level(s, budget))(
@@ -358,8 +352,8 @@ def _assign_large_batch(scores, random_bits, budget, randomized) -> Assignment:
     is_zero = scores == 0
     uses_zero_rule = jnp.any(is_zero, axis=-1)
 
-    def zero_only():  # the task list directly: one rank-to-worker map over n (measured
-        # 10% faster at n = 459 than the level pipeline of the small case)
+    def zero_only():  # the task list directly: one rank-to-worker map over n, cheaper here
+        # than the level pipeline of the small case (docs/performance.md)
         bits = random_bits() if randomized else jnp.zeros(is_zero.shape[:1] + (budget,),
                                                           jnp.uint32)
         return jax.vmap(lambda z, b: zero_rule(z, budget, b if randomized else None))(

@@ -4,7 +4,7 @@ The allocation needs "the j-th member of a set" (select), "how many members come
 this one" (rank) and "draw k distinct members at random"; over a mask of n workers the
 obvious forms (cumsum, sort, scatter, gather) are slow on XLA's CPU backend. Packed into
 ⌈n/32⌉ words, all three are population counts and one select per word: elementwise work
-that XLA fuses and vectorizes, the same on accelerators.
+that XLA fuses and vectorizes.
 """
 
 from __future__ import annotations
@@ -87,24 +87,42 @@ def prefix_ranks(mask: jax.Array) -> jax.Array:
     return words_before + lax.population_count(own_word & bits_below).astype(jnp.int32)
 
 
-def drawn_rank_set(random_bits: jax.Array, count: jax.Array, population: jax.Array,
-                   num_words: int) -> jax.Array:
-    """uint32[num_words]: a bit set of `count` distinct ranks drawn uniformly from
-    [0, population) ≤ 32·num_words, by Floyd's algorithm (one pass of min(B, 32·num_words)
-    steps, no rejection, no sort; the set itself answers "drawn already?"). The modulo draw is
-    uniform up to a bias below population/2³², negligible here."""
-    steps = min(random_bits.shape[-1], 32 * num_words)  # count ≤ both
-    word_index = jnp.arange(num_words, dtype=jnp.int32)
+def floyd_draw(random_bits: jax.Array, count: jax.Array, population: jax.Array, steps: int,
+               empty, contains, insert):
+    """Floyd's algorithm: `count` ≤ steps distinct values drawn uniformly from
+    [0, population), in one pass of `steps` steps with no rejection and no sort.
 
-    def draw(step, words):
+    Step t (t < count) draws v uniformly from [0, top], top = population − count + t, and
+    takes v unless it was taken already, in which case it takes top (which cannot have been).
+    The set's representation is the caller's: empty, contains(chosen, value) -> bool and
+    insert(chosen, step, value, valid) -> chosen (valid is False for steps ≥ count). The
+    modulo draw is uniform up to a bias below population/2³², negligible here.
+    """
+
+    def draw(step, chosen):
         top = population - count + step
         modulus = jnp.maximum(top + 1, 1).astype(jnp.uint32)
         value = (random_bits[step] % modulus).astype(jnp.int32)
-        pick = jnp.where(bit_of(words, value), top, value)
-        new_bit = jnp.where((word_index == (pick >> 5)) & (step < count),
-                            jnp.uint32(1) << (pick & 31).astype(jnp.uint32), jnp.uint32(0))
-        return words | new_bit
+        pick = jnp.where(contains(chosen, value), top, value)
+        return insert(chosen, step, pick, step < count)
 
     # a rolled loop: unrolled, XLA fuses the chain of steps into their consumers and
     # recomputes it per element
-    return lax.fori_loop(0, steps, draw, jnp.zeros(num_words, jnp.uint32))
+    return lax.fori_loop(0, steps, draw, empty)
+
+
+def drawn_rank_set(random_bits: jax.Array, count: jax.Array, population: jax.Array,
+                   num_words: int) -> jax.Array:
+    """uint32[num_words]: a bit set of `count` distinct ranks drawn uniformly from
+    [0, population) ≤ 32·num_words (`floyd_draw`, the set itself answering "drawn already?";
+    min(B, 32·num_words) steps)."""
+    word_index = jnp.arange(num_words, dtype=jnp.int32)
+
+    def insert(words, step, pick, valid):
+        new_bit = jnp.where((word_index == (pick >> 5)) & valid,
+                            jnp.uint32(1) << (pick & 31).astype(jnp.uint32), jnp.uint32(0))
+        return words | new_bit
+
+    return floyd_draw(random_bits, count, population,
+                      min(random_bits.shape[-1], 32 * num_words),  # count ≤ both
+                      jnp.zeros(num_words, jnp.uint32), bit_of, insert)

@@ -11,7 +11,6 @@ policy's own randomness.
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import functools
 import time
@@ -24,42 +23,23 @@ from jax import lax
 from jax.sharding import Mesh
 from jax.sharding import PartitionSpec as P
 
+from ata_jax import compilation
 from ata_jax.allocation import assign, assignment_proxy_loss
-from ata_jax.allocators import POLICY_NAMES, Hyperparameters, Policy, make_policy
+from ata_jax.allocators import POLICY_NAMES, Hyperparameters, Policy, make_policy, policy_spec
+from ata_jax.metrics import (CURVE_METRICS, METRICS, PerRound, RoundContext, Totals,
+                             measured)
 from ata_jax.rounds import has_failures
 from ata_jax.summation import compensated_add, compensated_value, compensated_zeros
 from ata_jax.timemodels import TimeModel, current_means
 
 
-class RoundRecord(NamedTuple):
-    """What happened in each round of one seed, each float[K] (a leading [S] once batched).
-
-    round_time: C_k, the round's wall-clock time. worker_time: Σ_i T_ik, busy time summed
-    over workers. regret: ℓ(a_k, μ_k) − ℓ(a*_k, μ_k), the round's proxy regret (NaN for a
-    policy without an allocation, GTA).
-    """
-
-    round_time: jax.Array
-    worker_time: jax.Array
-    regret: jax.Array
-
-
 class SeedSummary(NamedTuple):
-    """Totals over K rounds for one seed (time units).
+    """One seed's K rounds: every metric's total (`Totals`, time units or counts) and, when
+    recorded, the curve metrics' per-round values (`PerRound`, each [K]); a leading seed axis
+    [S] once batched."""
 
-    runtime: Σ_k round time. worker_time: Σ_k Σ_i T_ik. regret: Σ_k ℓ(a_k, μ_k) − ℓ(a*_k, μ_k)
-    with μ_k the means of round k (NaN for a policy without an allocation).
-    runtime_second_half: Σ of the round times of rounds k > K/2 (after a mid-run change).
-    wasted_time: Σ_k of the time held by failed workers (0 without failures).
-    per_round: every round's figures (`RoundRecord`), or None unless recorded.
-    """
-
-    runtime: jax.Array
-    worker_time: jax.Array
-    regret: jax.Array
-    runtime_second_half: jax.Array
-    wasted_time: jax.Array
-    per_round: RoundRecord | None
+    totals: Totals
+    per_round: PerRound | None
 
 
 def seed_keys(master_seed: int, num_seeds: int, first_seed: int = 0) -> jax.Array:
@@ -80,55 +60,55 @@ def optimal_proxy_loss(model: TimeModel, budget: int, round_number=1) -> jax.Arr
 
 
 def run_seed(policy: Policy, model: TimeModel, hyperparameters: Hyperparameters,
-             key: jax.Array, *, budget: int, num_rounds: int,
-             record_rounds: bool = False) -> SeedSummary:
-    """One seed: K rounds of `policy` on `model`, totals reduced inside the scan."""
+             key: jax.Array, *, budget: int, num_rounds: int, record_rounds: bool = False,
+             allocates: bool = True) -> SeedSummary:
+    """One seed: K rounds of `policy` on `model`, every metric reduced inside the scan.
+
+    allocates (static): whether the policy plays an allocation (else the metrics that need
+    one, the proxy regret, are NaN without being computed).
+    """
     stationary = model.schedule is None
-    failures = has_failures(model)
+    computed = tuple(metric for metric in METRICS
+                     if measured(metric, allocates=allocates, failures=has_failures(model)))
     best_loss = optimal_proxy_loss(model, budget) if stationary else None
-    half = num_rounds // 2
 
     def one_round(carry, _):
-        round_number, state, runtime, worker_time, regret, second_half, wasted = carry
+        round_number, state, totals = carry
         round_key = jax.random.fold_in(key, round_number)
         state, outcome = policy.play_round(state, round_number,
                                            jax.random.fold_in(round_key, 0),
                                            jax.random.fold_in(round_key, 1), model)
         best = best_loss if stationary else optimal_proxy_loss(model, budget, round_number)
-        round_regret = outcome.proxy_loss - best
-        late_time = jnp.where(round_number > half, outcome.round_time, 0.0)
-        carry = (round_number + 1, state,
-                 compensated_add(runtime, outcome.round_time),
-                 compensated_add(worker_time, outcome.worker_time),
-                 compensated_add(regret, round_regret),
-                 compensated_add(second_half, late_time),
-                 compensated_add(wasted, outcome.wasted_time) if failures else wasted)
-        record = (RoundRecord(outcome.round_time, outcome.worker_time, round_regret)
-                  if record_rounds else None)
-        return carry, record
+        context = RoundContext(round_number, num_rounds, best)
+        values = {metric.name: metric.of_round(outcome, context) for metric in computed}
+        totals = {name: compensated_add(total, values[name]) for name, total in totals.items()}
+        record = ({metric.name: values[metric.name] for metric in CURVE_METRICS
+                   if metric.name in values} if record_rounds else None)
+        return (round_number + 1, state, totals), record
 
-    initial = (jnp.int32(1), policy.init(model, hyperparameters), compensated_zeros(),
-               compensated_zeros(), compensated_zeros(), compensated_zeros(),
-               compensated_zeros())
+    initial = (jnp.int32(1), policy.init(model, hyperparameters),
+               {metric.name: compensated_zeros() for metric in computed})
     # the round number is carried, not scanned over: no K-long array unless rounds are recorded
-    (_, _, runtime, worker_time, regret, second_half, wasted), per_round = lax.scan(
-        one_round, initial, None, length=num_rounds)
-    return SeedSummary(compensated_value(runtime), compensated_value(worker_time),
-                       compensated_value(regret), compensated_value(second_half),
-                       compensated_value(wasted), per_round)
-
-
-TRACE_COUNTS: collections.Counter = collections.Counter()
-"""How many times each policy's simulation has been traced (each trace means a compile)."""
+    (_, _, totals), record = lax.scan(one_round, initial, None, length=num_rounds)
+    totals = Totals(**{metric.name: (compensated_value(totals[metric.name])
+                                     if metric.name in totals else jnp.float32(metric.absent))
+                       for metric in METRICS})
+    per_round = None
+    if record_rounds:
+        per_round = PerRound(*(record[metric.name] if metric.name in record
+                               else jnp.full(num_rounds, metric.absent, jnp.float32)
+                               for metric in CURVE_METRICS))
+    return SeedSummary(totals, per_round)
 
 
 def _simulate_batch(keys, model, hyperparameters, *, policy_name, budget, num_rounds, counting,
                     record_rounds, window_capacity):
-    TRACE_COUNTS[policy_name] += 1  # runs at trace time only
+    compilation.count_trace(("simulate", policy_name, model.size, budget))
     policy = make_policy(policy_name, budget, counting, window_capacity)
+    allocates = policy_spec(policy_name).allocates
     return jax.vmap(lambda key: run_seed(policy, model, hyperparameters, key, budget=budget,
-                                         num_rounds=num_rounds,
-                                         record_rounds=record_rounds))(keys)
+                                         num_rounds=num_rounds, record_rounds=record_rounds,
+                                         allocates=allocates))(keys)
 
 
 def seed_mesh() -> Mesh | None:
@@ -167,56 +147,57 @@ def simulate_seeds(keys: jax.Array, model: TimeModel, hyperparameters: Hyperpara
         keys, model, hyperparameters)
 
 
-_COMPILED: dict = {}
-
-
 def compiled_simulation(keys, model, hyperparameters, **static):
     """(compiled `simulate_seeds` for these shapes and static settings, seconds spent
-    compiling now: 0.0 when an earlier call already compiled it). Traced values (keys, α, η,
-    the model's parameters) never cause a recompile."""
-    signature = (tuple(sorted(static.items())), jax.tree.structure(model),
-                 tuple((np.shape(leaf), str(getattr(leaf, "dtype", type(leaf))))
-                       for leaf in jax.tree.leaves((keys, model, hyperparameters))))
-    if signature in _COMPILED:
-        return _COMPILED[signature], 0.0
-    start = time.perf_counter()
-    compiled = simulate_seeds.lower(keys, model, hyperparameters, **static).compile()
-    _COMPILED[signature] = compiled
-    return compiled, time.perf_counter() - start
+    compiling now: 0.0 when an earlier call already compiled it; `ata_jax.compilation`)."""
+    return compilation.compiled(simulate_seeds, keys, model, hyperparameters, **static)
 
 
 @dataclasses.dataclass
 class PolicyResult:
-    """Per-seed totals (float64 NumPy [S]) and, if recorded, the mean round time per round [K]
-    and every seed's rounds (`per_round`: a RoundRecord of float64 [S, K])."""
+    """One policy's results over S seeds.
 
-    runtime: np.ndarray
-    worker_time: np.ndarray
-    regret: np.ndarray
-    round_time_mean: np.ndarray | None
+    totals: every metric's per-seed totals (`Totals` of float64 NumPy [S]), also readable as
+    attributes (`result.runtime`, `result.idle_time`, ...). per_round: the curve metrics of
+    every seed and round (`PerRound` of float64 [S, K]) when rounds were recorded, else None.
+    compile_s, run_s: seconds compiling and running (block_until_ready).
+    """
+
+    totals: Totals
+    per_round: PerRound | None
     compile_s: float
     run_s: float
-    runtime_second_half: np.ndarray | None = None
-    per_round: RoundRecord | None = None
-    wasted_time: np.ndarray | None = None
+
+    def __getattr__(self, name):
+        if name in Totals._fields:  # a metric's per-seed totals
+            return getattr(self.totals, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    @property
+    def round_time_mean(self) -> np.ndarray | None:
+        """float64[K]: the mean round time of each round over seeds (None unless recorded)."""
+        return None if self.per_round is None else self.per_round.round_time.mean(axis=0)
 
     def summary(self) -> dict:
-        """Means and standard deviations over seeds; regret None where undefined (GTA)."""
-        def stats(values):
-            """(mean, std) over seeds; None where undefined (GTA's regret) or not finite."""
-            if np.isnan(values).all():
-                return None, None
-            std = float(values.std(ddof=1)) if values.size > 1 else 0.0
-            finite = lambda value: value if np.isfinite(value) else None
-            return finite(float(values.mean())), finite(std)
-
+        """Each metric's mean and standard deviation over seeds ("<name>", "<name>_std"),
+        None where undefined (GTA's regret) or not finite; with recorded rounds also
+        "round_time", the mean round time of each round."""
         out = {}
-        for name in ("runtime", "worker_time", "regret", "runtime_second_half", "wasted_time"):
-            if getattr(self, name) is not None:
-                out[name], out[f"{name}_std"] = stats(getattr(self, name))
-        if self.round_time_mean is not None:
+        for metric in METRICS:
+            values = getattr(self.totals, metric.name)
+            out[metric.name], out[f"{metric.name}_std"] = _mean_and_std(values)
+        if self.per_round is not None:
             out["round_time"] = self.round_time_mean.tolist()
         return out
+
+
+def _mean_and_std(values: np.ndarray) -> tuple[float | None, float | None]:
+    """(mean, std) over seeds; None where undefined (all NaN) or not finite."""
+    if np.isnan(values).all():
+        return None, None
+    std = float(values.std(ddof=1)) if values.size > 1 else 0.0
+    finite = lambda value: value if np.isfinite(value) else None
+    return finite(float(values.mean())), finite(std)
 
 
 def simulate(model: TimeModel, policies: Sequence[str] = POLICY_NAMES, *, budget: int = 23,
@@ -241,6 +222,7 @@ def simulate(model: TimeModel, policies: Sequence[str] = POLICY_NAMES, *, budget
     a later call with the same shapes and static settings reuses the compiled program.
     `on_result(name, result)` is called as each policy finishes (e.g. to save it at once).
     """
+    specs = [policy_spec(name) for name in policies]  # an unknown name fails before any work
     hyperparameters = Hyperparameters(
         alpha=jnp.float32(model.alpha if alpha is None else alpha),
         eta=jnp.float32(model.eta if eta is None else eta),
@@ -252,27 +234,17 @@ def simulate(model: TimeModel, policies: Sequence[str] = POLICY_NAMES, *, budget
     padded = -(-num_seeds // devices) * devices  # whole shares per device; extras dropped
     keys = seed_keys(seed, padded, first_seed)
     results = {}
-    for name in policies:
+    for name, spec in zip(policies, specs):
         compiled, compile_s = compiled_simulation(
             keys, model, hyperparameters, policy_name=name, budget=budget,
             num_rounds=num_rounds, counting=counting, record_rounds=record_rounds,
-            window_capacity=window if name.endswith("-window") else 0)
+            window_capacity=window if spec.needs_window else 0)
         start = time.perf_counter()
         summary = jax.block_until_ready(compiled(keys, model, hyperparameters))
         run_s = time.perf_counter() - start
-        summary = jax.tree.map(lambda values: values[:num_seeds], summary)
-        per_round = (None if summary.per_round is None else
-                     RoundRecord(*(np.asarray(values, np.float64) for values in summary.per_round)))
-        results[name] = PolicyResult(
-            runtime=np.asarray(summary.runtime, np.float64),
-            worker_time=np.asarray(summary.worker_time, np.float64),
-            regret=np.asarray(summary.regret, np.float64),
-            round_time_mean=None if per_round is None else per_round.round_time.mean(axis=0),
-            compile_s=compile_s, run_s=run_s,
-            runtime_second_half=np.asarray(summary.runtime_second_half, np.float64),
-            per_round=per_round,
-            wasted_time=(np.asarray(summary.wasted_time, np.float64) if has_failures(model)
-                         else None))
+        summary = jax.tree.map(lambda values: np.asarray(values[:num_seeds], np.float64),
+                               summary)
+        results[name] = PolicyResult(summary.totals, summary.per_round, compile_s, run_s)
         if on_result is not None:
             on_result(name, results[name])
     return results

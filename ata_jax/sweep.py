@@ -9,9 +9,10 @@ flat batch of (key, Hyperparameters) vmapped through `simulate.run_seed`.
 - Seeds: run j of any grid point uses seed j's key fold_in(key(master), j) (`seed_keys`), as
   `simulate` does, so a sweep point equals `simulate(...)` at those α/η and chunk boundaries
   never change a result.
-- A policy that ignores a hyperparameter (ATA ignores η, ATA-Empirical ignores α, only the
-  -discounted policies read the discount, GTA/UTA/OFTA read none) runs once per value of those
-  it reads; its results are repeated along the others (exact: same keys, same runs).
+- A policy that ignores a hyperparameter (its registry entry's `reads`: ATA ignores η,
+  ATA-Empirical ignores α, only the -discounted policies read the discount, GTA/UTA/OFTA read
+  none) runs once per value of those it reads; its results are repeated along the others
+  (exact: same keys, same runs).
 - Chunks: a group's runs are cut into equal chunks of `chunk_runs` runs (the last padded and
   the padding dropped, so one compiled shape serves all), `chunk_runs` chosen so that
   chunk_runs × `bytes_per_run` ≤ the memory budget.
@@ -31,7 +32,6 @@ import math
 import os
 import re
 import sys
-import tempfile
 import time
 from fractions import Fraction
 from typing import Callable, NamedTuple
@@ -41,14 +41,19 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import PartitionSpec as P
 
-from ata_jax.allocators import Hyperparameters, make_policy
+from ata_jax import compilation
+from ata_jax.allocators import Hyperparameters, make_policy, policy_spec
+from ata_jax.files import remove_temporary_files, write_json_atomically, write_npz_atomically
+from ata_jax.metrics import CURVE_NAMES, METRIC_NAMES
 from ata_jax.simulate import run_seed, seed_keys, split_over_devices
 from ata_jax.timemodels import TimeModel
 
-SUMMARY_FIELDS = ("runtime", "worker_time", "regret", "runtime_second_half", "wasted_time")
-"""Per-run totals a sweep keeps (time units; regret NaN for GTA)."""
-CURVE_FIELDS = ("round_time", "worker_time", "regret")
+SUMMARY_FIELDS = METRIC_NAMES
+"""Per-run totals a sweep keeps: every metric of `ata_jax.metrics` (regret NaN for GTA)."""
+CURVE_FIELDS = CURVE_NAMES
 """Per-round figures that `curve_points` decimates (block means over rounds)."""
+GRID_HYPERPARAMETERS = ("alpha", "eta", "discount")
+"""The traced hyperparameters a sweep's grid varies."""
 MANIFEST = "manifest.json"
 CHECKPOINT_FORMAT = "ata-jax-sweep-checkpoint/1"
 
@@ -190,15 +195,8 @@ def model_fingerprint(model: TimeModel) -> str:
 
 
 def reads(policy_name: str) -> tuple[str, ...]:
-    """The grid hyperparameters a policy's results depend on ("alpha", "eta", "discount")."""
-    used = []
-    if policy_name.startswith("ata-empirical"):
-        used.append("eta")
-    elif policy_name.startswith("ata"):
-        used.append("alpha")
-    if policy_name.endswith("-discounted"):
-        used.append("discount")
-    return tuple(used)
+    """The grid hyperparameters a policy's results depend on (from its registry entry)."""
+    return tuple(name for name in GRID_HYPERPARAMETERS if name in policy_spec(policy_name).reads)
 
 
 class GridPoint(NamedTuple):
@@ -230,10 +228,6 @@ def grid_points(config: SweepConfig, models: dict[int, TimeModel]) -> list[GridP
 
 # ----------------------------------------------------------------------------- the batch
 
-SWEEP_TRACE_COUNTS: dict = {}
-"""(policy, n, B) -> how many times its sweep batch has been traced (each trace: a compile)."""
-
-
 def _decimate(values: jax.Array, curve_points: int) -> jax.Array:
     """Means of `values` [K] over curve_points consecutive blocks of rounds → [curve_points]."""
     block = np.minimum(np.arange(values.shape[-1]) * curve_points // values.shape[-1],
@@ -250,14 +244,14 @@ def curve_round_ends(num_rounds: int, curve_points: int) -> np.ndarray:
 
 def _sweep_runs(keys, hyperparameters, model, *, policy_name, budget, num_rounds, counting,
                 window_capacity, curve_points):
-    trace_key = (policy_name, model.size, budget)
-    SWEEP_TRACE_COUNTS[trace_key] = SWEEP_TRACE_COUNTS.get(trace_key, 0) + 1  # trace time only
+    compilation.count_trace(("sweep", policy_name, model.size, budget))
     policy = make_policy(policy_name, budget, counting, window_capacity)
+    allocates = policy_spec(policy_name).allocates
 
     def one_run(key, hyper):
         summary = run_seed(policy, model, hyper, key, budget=budget, num_rounds=num_rounds,
-                           record_rounds=curve_points > 0)
-        totals = jnp.stack([getattr(summary, name) for name in SUMMARY_FIELDS])
+                           record_rounds=curve_points > 0, allocates=allocates)
+        totals = jnp.stack(summary.totals)
         if curve_points == 0:
             return totals, jnp.zeros((0, 0), totals.dtype)
         curves = jnp.stack([_decimate(getattr(summary.per_round, name), curve_points)
@@ -274,7 +268,7 @@ def sweep_chunk(keys: jax.Array, hyperparameters: Hyperparameters, model: TimeMo
                 window_capacity: int = 0, curve_points: int = 0):
     """Runs of one (policy, n, B) group: keys [R] and Hyperparameters with leaves [R].
 
-    Returns (totals float32[R, 5] in SUMMARY_FIELDS order, curves float32[R, 3, C] in
+    Returns (totals float32[R, M] in SUMMARY_FIELDS order, curves float32[R, 3, C] in
     CURVE_FIELDS order, block means over rounds; [R, 0, 0] when curve_points is 0).
     R is split over the local devices with `shard_map` when it divides evenly.
     """
@@ -292,7 +286,8 @@ def bytes_per_run(policy_name: str, model: TimeModel, *, budget: int, num_rounds
 
     The policy's state (from `jax.eval_shape`, twice: the scan carry and its update), one
     round's temporaries (≈ 8n + 2B² + 16B four-byte values: scores, the solver's grid, task
-    draws), the per-round record (3 × K four-byte values) when curves are kept, and the
+    draws), the per-round record (one K-long row of four-byte values per curve) when curves
+    are kept, and the
     outputs. XLA may fuse some of this away; the estimate errs high, not low.
     """
     policy = make_policy(policy_name, budget, counting, window_capacity)
@@ -301,7 +296,7 @@ def bytes_per_run(policy_name: str, model: TimeModel, *, budget: int, num_rounds
     state_bytes = sum(math.prod(leaf.shape) * leaf.dtype.itemsize
                       for leaf in jax.tree.leaves(state))
     workspace = 4 * (8 * model.size + 2 * budget * budget + 16 * budget)
-    record = 3 * 4 * num_rounds if curve_points else 0
+    record = len(CURVE_FIELDS) * 4 * num_rounds if curve_points else 0
     outputs = 4 * len(SUMMARY_FIELDS) + 4 * len(CURVE_FIELDS) * curve_points + 16
     return 2 * state_bytes + workspace + record + outputs
 
@@ -361,7 +356,7 @@ def make_groups(config: SweepConfig, points: list[GridPoint]) -> list[Group]:
 class SweepRun:
     """What `run_sweep` returns: results as `ata_jax.load_sweep` gives them, plus timing.
 
-    totals: float64[P, G, S, 5] (SUMMARY_FIELDS), curves: float64[P, G, S, 3, C] or None.
+    totals: float64[P, G, S, M] (SUMMARY_FIELDS), curves: float64[P, G, S, 3, C] or None.
     """
 
     config: SweepConfig
@@ -492,7 +487,7 @@ def run_sweep(config: SweepConfig, models: dict[int, TimeModel], *,
 
 
 def _capacity(policy: str, config: SweepConfig) -> int:
-    return config.window if policy.endswith("-window") else 0
+    return config.window if policy_spec(policy).needs_window else 0
 
 
 def _seconds(value: float) -> str:
@@ -501,20 +496,9 @@ def _seconds(value: float) -> str:
     return f"{value:.0f} s" if value < 120 else f"{value / 60:.1f} min"
 
 
-_COMPILED: dict = {}
-
-
 def _compiled_chunk(keys, hyperparameters, model, **static):
     """(compiled `sweep_chunk` for these shapes and static settings, seconds compiling now)."""
-    signature = (tuple(sorted(static.items())), jax.tree.structure(model),
-                 tuple((np.shape(leaf), str(getattr(leaf, "dtype", type(leaf))))
-                       for leaf in jax.tree.leaves((keys, model, hyperparameters))))
-    if signature in _COMPILED:
-        return _COMPILED[signature], 0.0
-    began = time.perf_counter()
-    compiled = sweep_chunk.lower(keys, hyperparameters, model, **static).compile()
-    _COMPILED[signature] = compiled
-    return compiled, time.perf_counter() - began
+    return compilation.compiled(sweep_chunk, keys, hyperparameters, model, **static)
 
 
 # ----------------------------------------------------------------------------- checkpoints
@@ -542,19 +526,6 @@ def load_chunk(directory: str, group: str, index: int, runs: int, curve_points: 
     return totals, curves
 
 
-def write_npz_atomically(path: str, **arrays) -> None:
-    """np.savez to a temporary file beside `path`, then rename: never a half-written file."""
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".ata-jax-", suffix=".npz.tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            np.savez(stream, **arrays)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
-
-
 def open_checkpoint(directory: str, config: SweepConfig, plan: dict[str, int], resume: bool,
                     command: str, memory_mb: float) -> dict[str, int]:
     """Start or reopen a checkpoint directory; returns the chunk plan to follow.
@@ -578,9 +549,7 @@ def open_checkpoint(directory: str, config: SweepConfig, plan: dict[str, int], r
                       if manifest["config"].get(key) != value]
             raise SweepError(f"--resume: {directory} holds a sweep with a different "
                              f"configuration ({', '.join(differ) or 'format'} differ)")
-        for name in os.listdir(directory):  # a temporary file left by a killed run
-            if name.startswith(".ata-jax-") and name.endswith(".tmp"):
-                os.unlink(os.path.join(directory, name))
+        remove_temporary_files(directory)  # left by a killed run
         return {name: int(size) for name, size in manifest["chunk_runs"].items()}
     if os.path.exists(manifest_path):
         raise SweepError(f"--checkpoint {directory} already holds a sweep: pass --resume "
@@ -599,10 +568,7 @@ def open_checkpoint(directory: str, config: SweepConfig, plan: dict[str, int], r
 
     manifest = {"format": CHECKPOINT_FORMAT, "config": config.to_dict(), "chunk_runs": plan,
                 "memory_mb": memory_mb, "ata_jax": package_version(), "command": command}
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".ata-jax-", suffix=".json.tmp")
-    with os.fdopen(handle, "w") as stream:
-        json.dump(manifest, stream, indent=1)
-    os.replace(temporary, manifest_path)
+    write_json_atomically(manifest_path, manifest)
     return plan
 
 

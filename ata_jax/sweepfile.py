@@ -2,9 +2,9 @@
 and read by `ata_jax.load_sweep`.
 
 Members (P policies, G grid points, S seeds, C curve points):
-  runtime, worker_time, regret, runtime_second_half,  float64[P, G, S]   (time units; regret
-  wasted_time                                          NaN for GTA; totals over K rounds;
-                                                       wasted_time 0 without failures)
+  one member per metric of `ata_jax.metrics.METRICS`  float64[P, G, S]   (totals over K
+  (runtime, worker_time, regret, runtime_second_half,  rounds; regret NaN for GTA;
+  wasted_time, idle_time, workers_used)                wasted_time 0 without failures)
   policy                                              str[P]
   seed                                                int64[S]   (seed indices j: key
                                                        fold_in(key(master), j))
@@ -15,7 +15,8 @@ Members (P policies, G grid points, S seeds, C curve points):
                                                        per-round means over blocks of rounds)
   curve_round_end                                     int64[C]   (last round of each block)
   metadata                                            str, JSON: {"config", "ata_jax",
-                                                       "command", "timing", "grid_shape", ...}
+                                                       "command", "timing", "grid_shape",
+                                                       "metrics", ...}
 The grid is C-ordered over (workers, budgets, alpha, eta, discounts): `grid_shape` in the
 metadata reshapes G. No pickled objects: `np.load(path)` reads it anywhere.
 """
@@ -24,11 +25,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import tempfile
 
 import numpy as np
 
+from ata_jax.files import write_npz_atomically
+from ata_jax.metrics import METRICS
 from ata_jax.sweep import CURVE_FIELDS, SUMMARY_FIELDS, SweepRun
 
 GRID_FIELDS = ("workers", "budget", "alpha", "eta", "alpha_scale", "eta_scale", "discount")
@@ -59,20 +60,13 @@ def save_sweep(path: str, run: SweepRun, *, command: str = "", extra: dict | Non
                 "grid_shape": [len(config.workers), len(config.budgets), len(config.alpha),
                                len(config.eta), len(config.discounts)],
                 "grid_axes": ["workers", "budget", "alpha", "eta", "discount"],
+                "metrics": {metric.name: metric.description for metric in METRICS},
                 "timing": {"compile_s": run.compile_s, "run_s": run.run_s,
                            "chunks_computed": run.chunks_computed,
                            "chunks_loaded": run.chunks_loaded},
                 **(extra or {})}
     arrays["metadata"] = np.array(json.dumps(metadata))
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".ata-jax-", suffix=".npz.tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            np.savez_compressed(stream, **arrays)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    write_npz_atomically(path, compressed=True, **arrays)
 
 
 @dataclasses.dataclass
@@ -81,9 +75,9 @@ class SweepResults:
 
     policies: tuple of P names. seeds: int64[S] seed indices. grid: dict of GRID_FIELDS ->
     [G] arrays (workers, budget, absolute alpha and eta, alpha_scale, eta_scale, discount).
-    runtime, worker_time, regret, runtime_second_half, wasted_time: float64[P, G, S] totals
-    over the K rounds (time units; regret NaN where undefined, GTA; wasted_time, the time
-    held by failed workers, 0 for a model without failures).
+    totals: metric name -> float64[P, G, S], each metric's totals over the K rounds
+    (`ata_jax.metrics.METRICS`: regret NaN where undefined, GTA; wasted_time 0 for a model
+    without failures), also readable as attributes (`results.runtime`, `results.idle_time`).
     curves: None, or dict round_time/worker_time/regret -> float64[P, G, S, C], per-round
     means over the blocks of rounds ending at `curve_round_end` (int64[C]).
     config: the sweep's configuration (every setting); metadata: config plus package
@@ -93,29 +87,31 @@ class SweepResults:
     policies: tuple[str, ...]
     seeds: np.ndarray
     grid: dict[str, np.ndarray]
-    runtime: np.ndarray
-    worker_time: np.ndarray
-    regret: np.ndarray
-    runtime_second_half: np.ndarray
-    wasted_time: np.ndarray
+    totals: dict[str, np.ndarray]
     curves: dict[str, np.ndarray] | None
     curve_round_end: np.ndarray | None
     config: dict
     metadata: dict
 
+    def __getattr__(self, name):
+        totals = self.__dict__.get("totals", {})
+        if name in totals:
+            return totals[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     def field(self, name: str, policy: str) -> np.ndarray:
-        """One summary field of one policy: float64[G, S]."""
-        return getattr(self, name)[self.policies.index(policy)]
+        """One metric of one policy: float64[G, S]."""
+        return self.totals[name][self.policies.index(policy)]
 
     def to_frame(self):
         """A long pandas DataFrame: one row per (policy, grid point, seed) with columns
-        policy, point, the grid fields, seed and the five totals. Needs pandas."""
+        policy, point, the grid fields, seed and every metric's total. Needs pandas."""
         try:
             import pandas
         except ImportError:
             raise ImportError("SweepResults.to_frame needs pandas (pip install pandas); the "
                               "arrays themselves are plain NumPy attributes") from None
-        num_policies, num_points, num_seeds = self.runtime.shape
+        num_policies, num_points, num_seeds = self.totals["runtime"].shape
         policy, point, seed = np.meshgrid(np.arange(num_policies), np.arange(num_points),
                                           np.arange(num_seeds), indexing="ij")
         columns = {"policy": np.asarray(self.policies)[policy.ravel()],
@@ -123,8 +119,8 @@ class SweepResults:
         for name, values in self.grid.items():
             columns[name] = values[point.ravel()]
         columns["seed"] = self.seeds[seed.ravel()]
-        for name in SUMMARY_FIELDS:
-            columns[name] = getattr(self, name).ravel()
+        for name, values in self.totals.items():
+            columns[name] = values.ravel()
         return pandas.DataFrame(columns)
 
 
@@ -137,9 +133,12 @@ def load_sweep(path: str) -> SweepResults:
                              f"{metadata.get('format')!r})")
         curves = ({name: stored[f"curve_{name}"] for name in CURVE_FIELDS}
                   if "curve_round_end" in stored.files else None)
+        # a store written before a metric existed lacks its member
+        names = metadata.get("metrics", SUMMARY_FIELDS)
         return SweepResults(
             policies=tuple(str(name) for name in stored["policy"]), seeds=stored["seed"],
             grid={name: stored[name] for name in GRID_FIELDS},
-            **{name: stored[name] for name in SUMMARY_FIELDS}, curves=curves,
+            totals={name: stored[name] for name in names if name in stored.files},
+            curves=curves,
             curve_round_end=stored["curve_round_end"] if curves is not None else None,
             config=metadata["config"], metadata=metadata)

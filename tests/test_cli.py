@@ -11,6 +11,7 @@ import pytest
 
 import ata_jax.simulate
 from ata_jax.cli import main
+from ata_jax.metrics import Totals
 from ata_jax.simulate import PolicyResult
 
 SMALL = ["simulate", "--rounds", "4", "--seeds", "2", "--workers", "6", "--budget", "3"]
@@ -106,7 +107,8 @@ def test_heavy_tailed_model_needs_explicit_alpha(tmp_path, capsys):
 
 def test_interrupted_run_keeps_finished_policies(tmp_path, capsys, monkeypatch):
     def interrupted(model, policies, on_result, **settings):
-        on_result(policies[0], PolicyResult(np.ones(2), np.ones(2), np.zeros(2), None, 1.0, 2.0))
+        totals = Totals(*(np.ones(2) for _ in Totals._fields))
+        on_result(policies[0], PolicyResult(totals, None, 1.0, 2.0))
         raise KeyboardInterrupt
 
     monkeypatch.setattr(ata_jax.simulate, "simulate", interrupted)

@@ -47,8 +47,10 @@ def replay(model, key, counts, round_number):
         extra[j] += 1
     finish = [free[i] if extra[i] else own[i] for i in range(N)]
     held = [down[i] and counts[i] > 0 for i in range(N)]
+    used = [(counts[i] > 0 and not down[i]) or extra[i] > 0 for i in range(N)]
     return dict(round_time=max(f for f, d in zip(finish, down) if not d),
                 worker_time=sum(own) + sum(extra_time), wasted_time=TIMEOUT * sum(held),
+                workers_used=sum(used),
                 busy_time=[TIMEOUT * counts[i] if held[i] else own[i] for i in range(N)])
 
 
@@ -63,9 +65,9 @@ def test_timeout_and_reassignment_match_a_task_by_task_replay(counts, round_numb
     result = play_assignment(model, key, Assignment(jnp.asarray(worker), jnp.asarray(slot)),
                              BUDGET, jnp.int32(round_number))
     expected = replay(model, key, counts, round_number)
-    for name in ("round_time", "worker_time", "wasted_time"):
-        np.testing.assert_allclose(float(getattr(result, name)), expected[name], rtol=1e-5,
-                                   err_msg=name)
+    for name in ("round_time", "worker_time", "wasted_time", "workers_used"):
+        np.testing.assert_allclose(float(getattr(result.outcome, name)), expected[name],
+                                   rtol=1e-5, err_msg=name)
     np.testing.assert_allclose(np.asarray(result.busy_time), expected["busy_time"], rtol=1e-5)
 
 
@@ -76,7 +78,7 @@ def test_without_down_workers_a_failing_model_plays_like_the_plain_one():
                             jnp.array([0, 1, 0, 0, 0, 0], jnp.int32))
     a = play_assignment(model, key, assignment, BUDGET, jnp.int32(1))   # nobody down yet
     b = play_assignment(plain, key, assignment, BUDGET, jnp.int32(1))
-    for x, y in zip(a, b):
+    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
         np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
 
 
@@ -116,10 +118,17 @@ def test_wasted_time_and_learners_steer_away_from_a_down_worker():
     assert results["ofta"].summary()["wasted_time"] == pytest.approx(200 * timeout)
 
 
-def test_a_model_without_failures_reports_no_wasted_time():
+def test_a_model_without_failures_wastes_nothing_and_shows_no_wasted_column():
+    from ata_jax.cli.simulate import format_table
+
     results = simulate(cifar(4), ("ata",), budget=3, num_rounds=10, num_seeds=2)
-    assert results["ata"].wasted_time is None
-    assert "wasted_time" not in results["ata"].summary()
+    np.testing.assert_array_equal(results["ata"].wasted_time, 0.0)
+    summary = results["ata"].summary()
+    assert summary["wasted_time"] == 0.0
+    config = dict(time_model="cifar", workers=4, budget=3, rounds=10, seeds=2, alpha=1.0,
+                  eta=1.0, failures=False)
+    assert "wasted" not in format_table(config, {"ata": summary})
+    assert "wasted" in format_table(dict(config, failures=True), {"ata": summary})
 
 
 @pytest.mark.parametrize("fields, message", [
@@ -165,7 +174,7 @@ def test_a_reassigned_task_straggles_with_its_worker():
         key = jax.random.key(seed)
         result = play_assignment(model, key, assignment, 2, jnp.int32(2))
         own = float(task_times(model, key, jnp.int32(1), jnp.int32(0), 2, 2))
-        extra = float(result.worker_time) - own
+        extra = float(result.outcome.worker_time) - own
         # worker 1 (shift 58 + Exp(58)) straggling takes ≥ 58 000 per task; not straggling,
         # far less: its own task and the reassigned one agree
         assert (own > 50_000) == (extra > 50_000), (seed, own, extra)

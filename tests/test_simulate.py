@@ -80,9 +80,9 @@ def test_same_master_seed_same_numbers_and_seeds_independent_of_batch_size():
     again = per_round("ata-empirical", seed_keys(5, 6))
     fewer = per_round("ata-empirical", seed_keys(5, 3))
     np.testing.assert_array_equal(first.per_round.round_time, again.per_round.round_time)
-    np.testing.assert_array_equal(first.runtime, again.runtime)
+    np.testing.assert_array_equal(first.totals.runtime, again.totals.runtime)
     np.testing.assert_array_equal(first.per_round.round_time[:3], fewer.per_round.round_time)
-    np.testing.assert_array_equal(first.regret[:3], fewer.regret)
+    np.testing.assert_array_equal(first.totals.regret[:3], fewer.totals.regret)
     other = per_round("ata-empirical", seed_keys(6, 3))
     assert not np.array_equal(other.per_round.round_time, fewer.per_round.round_time)
 
@@ -105,7 +105,7 @@ def test_common_random_numbers_across_policies():
 
 def test_totals_equal_the_recorded_rounds():
     result = per_round("ata", seed_keys(2, 4), rounds=300)
-    np.testing.assert_allclose(result.runtime, result.per_round.round_time.astype(np.float64).sum(1),
+    np.testing.assert_allclose(result.totals.runtime, result.per_round.round_time.astype(np.float64).sum(1),
                                rtol=1e-6)
 
 

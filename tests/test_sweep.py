@@ -17,7 +17,8 @@ import ata_jax
 from ata_jax.cli import main
 from ata_jax.modelfile import resolve_time_model
 from ata_jax.simulate import simulate
-from ata_jax.sweep import (SUMMARY_FIELDS, SWEEP_TRACE_COUNTS, SweepConfig, SweepError,
+from ata_jax.compilation import TRACE_COUNTS
+from ata_jax.sweep import (SUMMARY_FIELDS, SweepConfig, SweepError,
                            bytes_per_run, curve_round_ends, model_fingerprint,
                            open_checkpoint, parse_grid_values, plan_chunk_runs, run_sweep)
 from ata_jax.sweepfile import save_sweep
@@ -67,7 +68,7 @@ def test_one_compile_for_the_whole_grid(uninterrupted):
                              eta=(0.5, 3.0), eta_mode="absolute"), {N: MODEL},
                       memory_mb=MEMORY_MB)
     assert again.chunks_computed == 3  # 4 alphas x 3 seeds (eta ignored by ATA): 12 runs
-    assert SWEEP_TRACE_COUNTS[("ata", N, B)] == 1  # both grids, all chunks: one trace
+    assert TRACE_COUNTS[("sweep", "ata", N, B)] == 1  # both grids, all chunks: one trace
     regret = again.totals[0, :, :, 2]
     assert not np.allclose(regret[0], regret[-1])  # alpha really varies the runs
     np.testing.assert_array_equal(again.totals[0, 0::2], again.totals[0, 1::2])  # eta: copies
@@ -78,8 +79,7 @@ def test_sweep_equals_simulate(uninterrupted):
         assert point.alpha == pytest.approx(point.alpha_scale * MODEL.alpha)
         expected = simulate(MODEL, ["ata"], budget=B, num_rounds=K, num_seeds=S,
                             alpha=point.alpha)["ata"]
-        for position, name in enumerate(("runtime", "worker_time", "regret",
-                                         "runtime_second_half")):
+        for position, name in enumerate(SUMMARY_FIELDS):  # every metric
             np.testing.assert_allclose(uninterrupted.totals[0, index, :, position],
                                        getattr(expected, name), rtol=1e-6, err_msg=name)
     # the decimated curves are block means: weighted by block lengths they sum to the totals
@@ -125,10 +125,11 @@ def test_store_round_trips(uninterrupted, tmp_path, monkeypatch):
     np.testing.assert_array_equal(loaded.grid["alpha_scale"], [0.5, 1.0, 2.0])
     np.testing.assert_allclose(loaded.grid["alpha"], np.array([0.5, 1, 2]) * MODEL.alpha)
     assert set(loaded.grid["workers"]) == {N} and set(loaded.grid["budget"]) == {B}
-    for position, name in enumerate(("runtime", "worker_time", "regret",
-                                     "runtime_second_half")):
+    assert tuple(loaded.totals) == SUMMARY_FIELDS  # every metric, idle_time included
+    for position, name in enumerate(SUMMARY_FIELDS):
         np.testing.assert_array_equal(getattr(loaded, name),
                                       uninterrupted.totals[..., position])
+    assert (loaded.idle_time > 0).all() and (loaded.workers_used >= K).all()
     np.testing.assert_array_equal(loaded.curves["regret"], uninterrupted.curves[..., 2, :])
     np.testing.assert_array_equal(loaded.curve_round_end, curve_round_ends(K, 4))
     assert SweepConfig.from_dict(loaded.config) == config()

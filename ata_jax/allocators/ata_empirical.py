@@ -5,7 +5,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from ata_jax.allocators.base import Policy, as_policy
+from ata_jax.allocators.base import Policy, PolicySettings, as_policy
 from ata_jax.allocators.confidence import (SampleStatistics, confidence_width,
                                            lower_confidence_allocator)
 
@@ -17,9 +17,9 @@ def lcb(statistics: SampleStatistics, round_number: jax.Array, eta: jax.Array) -
     return jnp.where(statistics.count > 0, bound, 0.0)
 
 
-def policy(budget: int, counting: str = "task", discounted: bool = False,
-           window_capacity: int = 0) -> Policy:
-    """The policy; `discounted` discounts old samples by γ, `window_capacity` > 0 keeps only
-    the last W rounds' samples (sliding window)."""
-    return as_policy(lower_confidence_allocator(budget, counting, lcb, "eta", discounted,
-                                                window_capacity), budget)
+def policy(settings: PolicySettings, discounted: bool = False) -> Policy:
+    """The policy; `discounted` discounts old samples by γ; a window capacity > 0 in the
+    settings keeps only the last W rounds' samples (sliding window)."""
+    return as_policy(lower_confidence_allocator(settings.budget, settings.counting, lcb,
+                                                "eta", discounted,
+                                                settings.window_capacity), settings.budget)

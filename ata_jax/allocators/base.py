@@ -8,7 +8,8 @@ An `Allocator` is three pure functions, like an optax transformation's init/upda
 
 `as_policy` turns one into a `Policy`, the uniform thing the simulation scans: a function
 playing one whole round. GTA is a `Policy` directly, since its round is a race rather than an
-allocation. Adding an allocator is one module that builds an `Allocator` and one registry line.
+allocation. Adding an allocator is one module with a `policy(settings) -> Policy` function and
+one entry in `ata_jax.allocators.registry`.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from typing import Any, Callable, NamedTuple
 
 import jax
 
-from ata_jax.allocation import Assignment, assignment_proxy_loss
+from ata_jax.allocation import Assignment
+from ata_jax.metrics import RoundOutcome
 from ata_jax.rounds import play_assignment
-from ata_jax.timemodels import TimeModel, current_means
+from ata_jax.timemodels import TimeModel
 
 State = Any
 
@@ -45,17 +47,17 @@ class Hyperparameters(NamedTuple):
     prior_count: jax.Array | None = None
 
 
-class RoundOutcome(NamedTuple):
-    """What one round cost (scalars, time units).
+class PolicySettings(NamedTuple):
+    """The static settings a policy is built with (they shape arrays or the program).
 
-    proxy_loss is ℓ(a_k, μ) = max_i a_k,i·μ_i, NaN for a policy without an allocation (GTA).
-    wasted_time is the time held by failed workers (see `ata_jax.rounds`), 0 without failures.
+    budget: B, tasks per round. counting: "task" or "round", how the learners count samples
+    (spec §2). window_capacity: the most rounds a windowed learner can remember (≥ the traced
+    window W; 0 for a policy without a window).
     """
 
-    round_time: jax.Array
-    worker_time: jax.Array
-    proxy_loss: jax.Array
-    wasted_time: jax.Array = 0.0
+    budget: int
+    counting: str = "task"
+    window_capacity: int = 0
 
 
 class Allocator(NamedTuple):
@@ -70,12 +72,10 @@ class Policy(NamedTuple):
 
     round_number counts from 1. task_key draws the task times (shared by every policy within
     a seed: common random numbers); policy_key is the policy's own randomness.
-    `allocates` is False for a policy without an allocation (no proxy regret).
     """
 
     init: Callable[[TimeModel, Hyperparameters], State]
     play_round: Callable[..., tuple[State, RoundOutcome]]
-    allocates: bool = True
 
 
 def as_policy(allocator: Allocator, budget: int) -> Policy:
@@ -83,10 +83,8 @@ def as_policy(allocator: Allocator, budget: int) -> Policy:
 
     def play_round(state, round_number, task_key, policy_key, model):
         assignment = allocator.choose(state, round_number, policy_key)
-        result = play_assignment(model, task_key, assignment, budget, round_number)
-        state = allocator.observe(state, assignment, result.busy_time, round_number)
-        loss = assignment_proxy_loss(assignment, current_means(model, round_number))
-        return state, RoundOutcome(result.round_time, result.worker_time, loss,
-                                   result.wasted_time)
+        played = play_assignment(model, task_key, assignment, budget, round_number)
+        state = allocator.observe(state, assignment, played.busy_time, round_number)
+        return state, played.outcome
 
-    return Policy(init=allocator.init, play_round=play_round, allocates=True)
+    return Policy(init=allocator.init, play_round=play_round)

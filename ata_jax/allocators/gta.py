@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from ata_jax.allocators.base import Policy, RoundOutcome
+from ata_jax.allocators.base import Policy, PolicySettings
+from ata_jax.metrics import RoundOutcome
 from ata_jax.rounds import greedy_round_time, has_failures
 from ata_jax.schedules import is_down
 
 
-def policy(budget: int) -> Policy:
+def policy(settings: PolicySettings) -> Policy:
+    budget = settings.budget
+
     def play_round(state, round_number, task_key, policy_key, model):
         round_time = greedy_round_time(model, task_key, budget, round_number)
         num_down = (jnp.sum(is_down(model.schedule, round_number, jnp.arange(model.size)))
                     if has_failures(model) else 0)
-        return state, RoundOutcome(round_time, (model.size - num_down) * round_time,
-                                   jnp.full_like(round_time, jnp.nan), num_down * round_time)
+        return state, RoundOutcome(
+            round_time=round_time, worker_time=(model.size - num_down) * round_time,
+            proxy_loss=jnp.full_like(round_time, jnp.nan), wasted_time=num_down * round_time,
+            workers_used=jnp.asarray(model.size - num_down, jnp.int32))
 
-    return Policy(init=lambda model, hyperparameters: (), play_round=play_round,
-                  allocates=False)
+    return Policy(init=lambda model, hyperparameters: (), play_round=play_round)

@@ -4,7 +4,7 @@ and `ofta-moving`, the oracle that knows the current means of a non-stationary m
 from __future__ import annotations
 
 from ata_jax.allocation import assign
-from ata_jax.allocators.base import Allocator, Policy, as_policy
+from ata_jax.allocators.base import Allocator, Policy, PolicySettings, as_policy
 from ata_jax.timemodels import current_means
 
 
@@ -16,8 +16,8 @@ def allocator(budget: int) -> Allocator:
     )
 
 
-def policy(budget: int) -> Policy:
-    return as_policy(allocator(budget), budget)
+def policy(settings: PolicySettings) -> Policy:
+    return as_policy(allocator(settings.budget), settings.budget)
 
 
 def moving_allocator(budget: int) -> Allocator:
@@ -30,5 +30,5 @@ def moving_allocator(budget: int) -> Allocator:
     )
 
 
-def moving_policy(budget: int) -> Policy:
-    return as_policy(moving_allocator(budget), budget)
+def moving_policy(settings: PolicySettings) -> Policy:
+    return as_policy(moving_allocator(settings.budget), settings.budget)

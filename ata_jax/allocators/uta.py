@@ -9,7 +9,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from ata_jax.allocation import assign
-from ata_jax.allocators.base import Allocator, Policy, as_policy
+from ata_jax.allocators.base import Allocator, Policy, PolicySettings, as_policy
 
 
 def allocator(budget: int) -> Allocator:
@@ -20,5 +20,5 @@ def allocator(budget: int) -> Allocator:
     )
 
 
-def policy(budget: int) -> Policy:
-    return as_policy(allocator(budget), budget)
+def policy(settings: PolicySettings) -> Policy:
+    return as_policy(allocator(settings.budget), settings.budget)

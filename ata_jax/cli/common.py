@@ -1,13 +1,11 @@
 """Shared pieces of the `ata-jax` subcommands: one-line usage errors, argument types,
-atomic JSON output."""
+output checks, model loading."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
-import tempfile
 
 USAGE_ERROR = 2
 MAX_BUDGET = 1024
@@ -66,33 +64,20 @@ def discount_value(text: str) -> float:
 
 
 def policy_list(text: str) -> list[str]:
-    from ata_jax.allocators import ALL_POLICY_NAMES
+    from ata_jax.allocators import policy_names, policy_spec
 
     names = [name.strip() for name in text.split(",")]
     if not text.strip() or any(not name for name in names):
         raise argparse.ArgumentTypeError(f"expected a comma list of policies from "
-                                         f"{', '.join(ALL_POLICY_NAMES)}, got {text!r}")
+                                         f"{', '.join(policy_names())}, got {text!r}")
     for name in names:
-        if name not in ALL_POLICY_NAMES:
-            raise argparse.ArgumentTypeError(f"unknown policy {name!r}; valid policies: "
-                                             f"{', '.join(ALL_POLICY_NAMES)}")
+        try:
+            policy_spec(name)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
     if len(set(names)) != len(names):
         raise argparse.ArgumentTypeError(f"a policy is listed twice in {text!r}")
     return names
-
-
-def write_json_atomically(path: str, document: dict) -> None:
-    """Write to a temporary file beside `path`, then rename: never a half-written file."""
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".ata-jax-", suffix=".json")
-    try:
-        with os.fdopen(handle, "w") as stream:
-            json.dump(document, stream, indent=1, allow_nan=False)
-            stream.write("\n")
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
 
 
 def check_output_path(path: str | None, command: str = "ata-jax") -> None:
@@ -125,8 +110,9 @@ def load_time_model(command: str, name: str, workers: int | None, rounds: int,
 
     for budget in budgets:
         if budget > MAX_BUDGET:
-            raise UsageError(f"{command}: --budget {budget} is above {MAX_BUDGET} (a round's "
-                             "solver and GTA race unroll B steps at compile time)")
+            raise UsageError(f"{command}: --budget {budget} is above {MAX_BUDGET} (a "
+                             "round's task list compares every task with every loaded "
+                             "worker: time and memory per seed grow as B^2)")
     try:
         model = resolve_time_model(name, workers, rounds, **options)
     except ModelError as error:
@@ -141,11 +127,12 @@ def learner_parameters(command: str, model, policies, alpha: float | None,
                        eta: float | None) -> tuple[float, float]:
     """(α, η): the given values or the model's true ones; a UsageError when a policy that
     reads one would get an infinite true value (a heavy-tailed, untruncated lognormal)."""
-    alpha = model.alpha if alpha is None else alpha
-    eta = model.eta if eta is None else eta
-    for name, flag, value in (("ata", "--alpha", alpha), ("ata-empirical", "--eta", eta)):
-        if ({name, f"{name}-discounted", f"{name}-window"} & set(policies)
-                and not math.isfinite(value)):
-            raise UsageError(f"{command}: the model's true {flag[2:]} is infinite (a "
-                             f"heavy-tailed, untruncated lognormal worker): pass {flag}")
-    return alpha, eta
+    from ata_jax.allocators import policies_reading
+
+    values = {"alpha": model.alpha if alpha is None else alpha,
+              "eta": model.eta if eta is None else eta}
+    for name, value in values.items():
+        if policies_reading(name, policies) and not math.isfinite(value):
+            raise UsageError(f"{command}: the model's true {name} is infinite (a "
+                             f"heavy-tailed, untruncated lognormal worker): pass --{name}")
+    return values["alpha"], values["eta"]

@@ -18,7 +18,7 @@ def add_parser(commands) -> None:
                     "it (every parameter, the plotted data, versions and device).")
     reproduce.add_argument("name", metavar="NAME", help=f"one of: {', '.join(FIGURES)}")
     reproduce.add_argument("--quick", action="store_true",
-                           help="small settings that finish in under a minute (a smoke run)")
+                           help="small settings for a smoke run (not the committed figures' sizes)")
     reproduce.add_argument("--out-dir", default="figures", metavar="DIR",
                            help="where to write (default: ./figures, created if missing)")
     reproduce.set_defaults(handler=run_reproduce)

@@ -8,29 +8,27 @@ import sys
 
 from ata_jax.cli.common import (INTERRUPTED, check_output_path, discount_value,
                                 format_number, learner_parameters, load_time_model,
-                                policy_list, positive_float, positive_int, seed_int,
-                                write_json_atomically)
-
-CHANGE_FOLLOWING_POLICIES = ("ata-empirical-window", "ata-empirical-discounted", "ofta-moving")
-"""Added to the default policies when the time model changes over rounds (has a schedule)."""
+                                policy_list, positive_float, positive_int, seed_int)
+from ata_jax.files import write_json_atomically
 
 
 def default_policies(model) -> list[str]:
     """The paper's five, plus the change-following allocators for a model whose task times
     change over rounds (not for one whose schedule only takes workers down)."""
-    from ata_jax.allocators import POLICY_NAMES
+    from ata_jax.allocators import default_policy_names
     from ata_jax.schedules import changes_speed
 
-    return list(POLICY_NAMES) + (list(CHANGE_FOLLOWING_POLICIES)
-                                 if changes_speed(model.schedule) else [])
+    return list(default_policy_names(changing=changes_speed(model.schedule)))
 
 
 def add_parser(commands) -> None:
     """Register `simulate` on the subcommand set `commands`."""
-    from ata_jax.allocators import ALL_POLICY_NAMES
+    from ata_jax.allocators import default_policy_names, policy_names
     from ata_jax.replay import REPLAY_ORDERS
     from ata_jax.timemodels import PRESETS, SCHEDULED_PRESETS
 
+    changing = [name for name in default_policy_names(changing=True)
+                if name not in default_policy_names()]
     simulate = commands.add_parser(
         "simulate", help="run allocators on a worker-time model over many seeds",
         description="Run allocators on a worker-time model over many seeds (vmapped) and "
@@ -54,9 +52,9 @@ def add_parser(commands) -> None:
     simulate.add_argument("--seeds", type=positive_int, default=16, metavar="S",
                           help="independent seeds, run in parallel (default: 16)")
     simulate.add_argument("--policies", type=policy_list, default=None, metavar="LIST",
-                          help=f"comma list of {', '.join(ALL_POLICY_NAMES)} (default: the "
+                          help=f"comma list of {', '.join(policy_names())} (default: the "
                                "paper's five; for a model whose times change also "
-                               f"{', '.join(CHANGE_FOLLOWING_POLICIES)})")
+                               f"{', '.join(changing)})")
     simulate.add_argument("--alpha", type=positive_float, default=None, metavar="A",
                           help="ATA's alpha (default: the model's true value)")
     simulate.add_argument("--eta", type=positive_float, default=None, metavar="E",
@@ -76,30 +74,39 @@ def add_parser(commands) -> None:
     simulate.set_defaults(handler=run_simulate)
 
 
+def table_columns(config: dict) -> list:
+    """The metrics shown in the table for this run (a column's `when` flag must be set)."""
+    from ata_jax.metrics import METRICS
+
+    return [metric for metric in METRICS if metric.column is not None
+            and (metric.column.when is None or config.get(metric.column.when))]
+
+
 def format_table(config: dict, policies: dict) -> str:
-    """A readable table of per-round means (totals divided by K), ± std over seeds."""
+    """A readable table of each metric's column: per-round means (totals divided by K, or by
+    the K − ⌊K/2⌋ late rounds) or totals, ± std over seeds where the column asks for it."""
     rounds = config["rounds"]
+    divisor = {"round": rounds, "late round": rounds - rounds // 2, "total": 1}
+    columns = table_columns(config)
+    header = f"{'policy':<15}"
+    for metric in columns:
+        width = max(12, len(metric.column.header) + 2)
+        header += f"{metric.column.header:>{width}}" + (f"{'± std':>10}"
+                                                        if metric.column.with_std else "")
     lines = [f"time model {config['time_model']}: n={config['workers']}, B={config['budget']}, "
              f"K={rounds} rounds, S={config['seeds']} seeds, "
              f"alpha={format_number(config['alpha'])}, eta={format_number(config['eta'])}",
-             f"{'policy':<15}{'round time':>12}{'± std':>10}{'worker time':>14}{'± std':>10}"
-             f"{'regret (total)':>16}{'± std':>11}   (per-round means over seeds)"]
-    if config.get("scheduled"):
-        lines[1] += "   2nd-half round time"
-    if config.get("failures"):
-        lines[1] += "   wasted (per round)"
+             header + "   (per-round means over seeds; regret: total)"]
     for name, row in policies.items():
-        per_round = lambda key: None if row[key] is None else row[key] / rounds
         line = f"{name:<15}" if len(name) <= 15 else f"{name}\n{'':<15}"  # long names wrap
-        lines.append(f"{line}{format_number(per_round('runtime')):>12}"
-                     f"{format_number(per_round('runtime_std')):>10}"
-                     f"{format_number(per_round('worker_time')):>14}"
-                     f"{format_number(per_round('worker_time_std')):>10}"
-                     f"{format_number(row['regret']):>16}{format_number(row['regret_std']):>11}"
-                     + (f"   {format_number(row['runtime_second_half'] / (rounds - rounds // 2)):>21}"
-                        if config.get("scheduled") else "")
-                     + (f"   {format_number(row['wasted_time'] / rounds):>20}"
-                        if config.get("failures") else ""))
+        for metric in columns:
+            scale = divisor[metric.column.per]
+            value = lambda key: None if row[key] is None else row[key] / scale
+            width = max(12, len(metric.column.header) + 2)
+            line += f"{format_number(value(metric.name)):>{width}}"
+            if metric.column.with_std:
+                line += f"{format_number(value(metric.name + '_std')):>10}"
+        lines.append(line)
     return "\n".join(lines)
 
 

@@ -47,7 +47,7 @@ def int_list(text: str) -> tuple[int, ...]:
 
 def add_parser(commands) -> None:
     """Register `sweep` on the subcommand set `commands`."""
-    from ata_jax.allocators import ALL_POLICY_NAMES
+    from ata_jax.allocators import policy_names
     from ata_jax.timemodels import PRESETS, SCHEDULED_PRESETS
 
     sweep = commands.add_parser(
@@ -67,7 +67,7 @@ def add_parser(commands) -> None:
     sweep.add_argument("--seeds", type=positive_int, default=16, metavar="S",
                        help="seeds per grid point (default: 16)")
     sweep.add_argument("--policies", type=policy_list, default=["ata", "ata-empirical"],
-                       metavar="LIST", help=f"comma list of {', '.join(ALL_POLICY_NAMES)} "
+                       metavar="LIST", help=f"comma list of {', '.join(policy_names())} "
                                             "(default: ata,ata-empirical)")
     alpha = sweep.add_mutually_exclusive_group()
     alpha.add_argument("--alpha", type=grid_values, default=None, metavar="GRID",
@@ -104,6 +104,7 @@ def add_parser(commands) -> None:
 
 
 def run_sweep_command(arguments: argparse.Namespace) -> int:
+    from ata_jax.allocators import policies_reading
     from ata_jax.sweep import (SweepConfig, SweepError, model_fingerprint, print_progress,
                                run_sweep)
     from ata_jax.sweepfile import save_sweep
@@ -125,10 +126,7 @@ def run_sweep_command(arguments: argparse.Namespace) -> int:
         absolute, scale = getattr(arguments, name), getattr(arguments, f"{name}_scale")
         modes[name] = ("absolute", absolute) if absolute else (
             ("scale", scale) if scale else ("true", (1.0,)))
-        uses = [policy for policy in arguments.policies
-                if (policy.startswith("ata-empirical") if name == "eta"
-                    else policy.startswith("ata") and not policy.startswith("ata-empirical"))]
-        if uses and modes[name][0] != "absolute" and not all(
+        if policies_reading(name, arguments.policies) and modes[name][0] != "absolute" and not all(
                 math.isfinite(getattr(model, name)) for model in models.values()):
             raise UsageError(f"{command}: the model's true {name} is infinite (heavy-tailed "
                              f"worker): pass --{name} with absolute values")
@@ -163,12 +161,17 @@ def run_sweep_command(arguments: argparse.Namespace) -> int:
 
 
 def format_table(result) -> str:
-    """Per-round means over seeds for each policy and grid point it reads (first rows)."""
-    from ata_jax.sweep import reads
+    """Per-round means over seeds of every metric with a table column (regret: the total),
+    for each policy and each grid point it reads (first rows)."""
+    from ata_jax.cli.simulate import table_columns
+    from ata_jax.sweep import SUMMARY_FIELDS, reads
 
     config = result.config
+    columns = [metric for metric in table_columns({}) if metric.column.per != "late round"]
+    widths = [max(12, len(metric.column.header) + 2) for metric in columns]
     lines = [f"{'policy':<15}{'n':>5}{'B':>5}{'alpha':>11}{'eta':>9}{'gamma':>7}"
-             f"{'round time':>12}{'worker time':>13}{'regret':>12}"]
+             + "".join(f"{metric.column.header:>{width}}"
+                       for metric, width in zip(columns, widths))]
     rows = []
     for p, policy in enumerate(config.policies):
         used, seen = reads(policy), set()
@@ -178,14 +181,17 @@ def format_table(result) -> str:
             if signature in seen:
                 continue
             seen.add(signature)
-            runtime, worker_time, regret = result.totals[p, g].mean(axis=0)[:3]
+            means = result.totals[p, g].mean(axis=0)
             show = lambda name, text: text if name in used else "-"
-            rows.append(f"{policy:<15}{point.workers:>5}{point.budget:>5}"
-                        f"{show('alpha', f'{point.alpha:.4g}'):>11}"
-                        f"{show('eta', f'{point.eta:.4g}'):>9}"
-                        f"{show('discount', f'{point.discount:.4g}'):>7}"
-                        f"{runtime / config.rounds:>12.4g}{worker_time / config.rounds:>13.4g}"
-                        f"{'-' if math.isnan(regret) else f'{regret:.4g}':>12}")
+            row = (f"{policy:<15}{point.workers:>5}{point.budget:>5}"
+                   f"{show('alpha', f'{point.alpha:.4g}'):>11}"
+                   f"{show('eta', f'{point.eta:.4g}'):>9}"
+                   f"{show('discount', f'{point.discount:.4g}'):>7}")
+            for metric, width in zip(columns, widths):
+                value = means[SUMMARY_FIELDS.index(metric.name)]
+                value = value if metric.column.per == "total" else value / config.rounds
+                row += f"{'-' if math.isnan(value) else f'{value:.4g}':>{width}}"
+            rows.append(row)
     lines += rows[:MAX_TABLE_ROWS]
     if len(rows) > MAX_TABLE_ROWS:
         lines.append(f"... {len(rows) - MAX_TABLE_ROWS} more rows (see --out)")

@@ -7,7 +7,8 @@ import sys
 
 from ata_jax.cli.common import (INTERRUPTED, UsageError, check_output_path, format_number,
                                 learner_parameters, load_time_model, policy_list,
-                                positive_float, positive_int, seed_int, write_json_atomically)
+                                positive_float, positive_int, seed_int)
+from ata_jax.files import write_json_atomically
 
 
 def add_parser(commands) -> None:

@@ -46,7 +46,7 @@ def mean_round_time(model, allocations: np.ndarray, budget: int, draws: int,
 
     @jax.jit
     def times(workers, slots):
-        one = lambda w, s, k: play_assignment(model, k, Assignment(w, s), budget).round_time
+        one = lambda w, s, k: play_assignment(model, k, Assignment(w, s), budget).outcome.round_time
         return jax.vmap(lambda w, s: jax.vmap(lambda k: one(w, s, k))(keys))(workers, slots)
 
     samples = np.asarray(times(workers, slots), np.float64)
