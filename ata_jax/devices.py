@@ -1,9 +1,9 @@
 """Use every CPU core: one XLA host device per core, so seeds split over cores.
 
 XLA runs a CPU computation on one core; `simulate` shards seeds over all local devices, so
-splitting the host into one device per core runs the seeds on every core (measured 2.0x on
-2 cores for ATA-Empirical, identical results). This only works before JAX creates its
-backends, hence a function to call first thing (the `ata-jax` command does).
+splitting the host into one device per core runs the seeds on every core, with identical
+results. This only works before JAX creates its backends, hence a function to call first
+thing (the `ata-jax` command does).
 """
 
 from __future__ import annotations

@@ -218,8 +218,8 @@ def _smallest_indices(values: np.ndarray, count: int) -> np.ndarray:
 def _kth_smallest(values: np.ndarray, kth: int) -> np.ndarray:
     """The kth smallest (0-based) entry of each row of values [S, N], as a column [S, 1].
 
-    Partitions `values` IN PLACE (callers pass a temporary): linear time, no copy, and about
-    3× faster than np.argpartition on these shapes."""
+    Partitions `values` IN PLACE (callers pass a temporary): linear time, no copy, and
+    faster than np.argpartition on these shapes."""
     values.partition(kth, axis=1)
     return values[:, kth:kth + 1].copy()
 

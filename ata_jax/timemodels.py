@@ -328,9 +328,8 @@ def _sample_families(model: TimeModel, worker: jax.Array, uniform: jax.Array,
     """Task times of `worker` [t] from the model's families, given each task's uniform [t]."""
     table = jnp.asarray(model.params, dtype=uniform.dtype)
     # one gather per column from a 1-D table: XLA's CPU backend fuses a scalar gather into
-    # its consumers, while a gather of [n, 4] rows runs on its own (measured: a task list
-    # played with per-seed indices 1.27 → 0.94 µs per seed-round at n = 51, ATA-Empirical
-    # +8-12%); the columns a family does not use are never gathered
+    # its consumers, while a gather of [n, 4] rows runs on its own; the columns a family does
+    # not use are never gathered
     params = jnp.stack([table[:, j][worker] for j in range(NUM_PARAMS)], axis=-1)
     family = jnp.asarray(model.family)[worker]
     task_keys = None

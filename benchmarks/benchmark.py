@@ -1,7 +1,7 @@
 """The benchmark: throughput against plain NumPy, compile time, memory, scaling, and a profile.
 
-    python benchmarks/benchmark.py            # everything (about 8 minutes on 2 CPU cores)
-    python benchmarks/benchmark.py --quick    # smaller sizes, about 4 minutes
+    python benchmarks/benchmark.py            # everything
+    python benchmarks/benchmark.py --quick    # smaller sizes
     python benchmarks/benchmark.py --sections throughput,breakdown
 
 Sections: throughput, memory, scaling, profile (parts timed on their own), breakdown (what

@@ -25,8 +25,8 @@ def reproduce(name: str, out_dir: str | pathlib.Path = "figures",
               quick: bool = False) -> list[pathlib.Path]:
     """Draw figure `name` into `out_dir`; returns the paths written.
 
-    quick: small settings that finish in well under a minute on a laptop CPU (a smoke run;
-    the committed figures come from the full settings).
+    quick: small settings that exercise every step of the figure (a smoke run; the
+    committed figures come from the full settings; docs/performance.md has running times).
     """
     if name not in FIGURES:
         raise KeyError(f"unknown figure {name!r}; valid figures: {', '.join(FIGURES)}")

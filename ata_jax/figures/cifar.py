@@ -18,6 +18,7 @@ import numpy as np
 
 from ata_jax.allocators import POLICY_NAMES
 from ata_jax.figures.output import save_figure
+from ata_jax.figures.style import LEGEND_FONT_SIZE, MARKER_LINE, POLICY_COLOURS, category_colour
 from ata_jax.simulate import simulate
 from ata_jax.timemodels import cifar
 
@@ -62,16 +63,19 @@ def reproduce(out_dir: pathlib.Path, quick: bool) -> list[pathlib.Path]:
                              (axes[1], "worker_time_ratio", "worker time / GTA's worker time")):
         ours = [table[name][key] for name in ORDER]
         poster = [table[name][f"poster_{key}"] for name in ORDER]
-        axis.bar(positions - 0.2, ours, 0.4, label=f"ata-jax (K={settings['rounds']:,})")
-        axis.bar(positions + 0.2, poster, 0.4, label="authors' poster")
+        axis.bar(positions - 0.2, ours, 0.4, color=category_colour(0),
+                 label=f"ata-jax (K={settings['rounds']:,})")
+        axis.bar(positions + 0.2, poster, 0.4, color=category_colour(1), label="authors' poster")
         for x, (a, b) in enumerate(zip(ours, poster)):
             axis.text(x - 0.2, a, f"{a:.2f}", ha="center", va="bottom", fontsize=7)
             axis.text(x + 0.2, b, f"{b:.2f}", ha="center", va="bottom", fontsize=7)
         axis.set_xticks(positions, ORDER, fontsize=8)
+        for label in axis.get_xticklabels():
+            label.set_color(POLICY_COLOURS[label.get_text()])
         axis.set_yscale("log")
         axis.set_title(title, fontsize=10)
-        axis.axhline(1.0, color="grey", linewidth=0.8)
-        axis.legend(fontsize=8)
+        axis.axhline(1.0, **MARKER_LINE)
+        axis.legend(fontsize=LEGEND_FONT_SIZE)
     figure.suptitle(f"cifar model, n={settings['workers']}, B={settings['budget']}, "
                     f"{settings['seeds']} seeds, true alpha/eta", fontsize=10)
     figure.tight_layout()

@@ -6,7 +6,7 @@ sample counts keep growing, so its estimates of the (formerly fast, now slow) wo
 by 1/K_i per sample and its bounds barely widen: it keeps loading them. The windowed and
 discounted variants forget, re-explore and settle near the moving oracle.
 
-    ata-jax reproduce cifar-swap            # n=51, K=2000, 16 seeds (about a minute)
+    ata-jax reproduce cifar-swap            # n=51, K=2000, 16 seeds
     ata-jax reproduce cifar-swap --quick    # a smoke run
 """
 
@@ -18,17 +18,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ata_jax.figures.output import save_figure
+from ata_jax.figures.style import (LEGEND_FONT_SIZE, LINE_WIDTH, MARKER_LINE, POLICY_COLOURS,
+                                   moving_average)
 from ata_jax.modelfile import resolve_time_model
 from ata_jax.simulate import simulate
 
 POLICIES = ("ata-empirical", "ata-empirical-window", "ata-empirical-discounted", "ofta",
             "ofta-moving")
-
-
-def moving_average(values: np.ndarray, width: int) -> np.ndarray:
-    """Means of each `width` consecutive values ([len - width + 1])."""
-    kernel = np.ones(width) / width
-    return np.convolve(values, kernel, mode="valid")
 
 
 def reproduce(out_dir: pathlib.Path, quick: bool) -> list[pathlib.Path]:
@@ -48,14 +44,14 @@ def reproduce(out_dir: pathlib.Path, quick: bool) -> list[pathlib.Path]:
         for name in POLICIES:
             per_round = getattr(results[name].per_round, field).mean(axis=0)
             axis.plot(np.arange(width, settings["rounds"] + 1),
-                      moving_average(per_round, width), label=name, linewidth=1.2)
-        axis.axvline(settings["rounds"] // 2 + 0.5, color="grey", linestyle=":",
-                     label="means swap")
+                      moving_average(per_round, width), label=name,
+                      color=POLICY_COLOURS[name], linewidth=LINE_WIDTH)
+        axis.axvline(settings["rounds"] // 2 + 0.5, label="means swap", **MARKER_LINE)
         axis.set_yscale("log")
         axis.set_xlabel("round k")
         axis.set_ylabel(f"{label} per round (mean over seeds, {width}-round moving average)",
                         fontsize=8)
-    axes[0].legend(fontsize=8)
+    axes[0].legend(fontsize=LEGEND_FONT_SIZE)
     figure.suptitle(f"cifar-swap: n={settings['workers']}, B={settings['budget']}, "
                     f"{settings['seeds']} seeds, window {settings['window']}, "
                     f"discount {settings['discount']}", fontsize=10)

@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt
 
 from ata_jax.allocators import POLICY_NAMES
 from ata_jax.figures.output import save_figure
+from ata_jax.figures.style import LEGEND_FONT_SIZE, POLICY_COLOURS, draw_band
 from ata_jax.modelfile import resolve_time_model
 from ata_jax.training import make_problem, train
 
@@ -46,17 +47,15 @@ def reproduce(out_dir: pathlib.Path, quick: bool) -> list[pathlib.Path]:
         for column, (time_label, times) in enumerate(axes_of_time.items()):
             axis = axes[row, column]
             for name in POLICY_NAMES:
-                x = times[name].mean(axis=0)
-                (line,) = axis.plot(x, mean, label=name, linewidth=1.3)
-                axis.fill_between(x, mean - spread, mean + spread, color=line.get_color(),
-                                  alpha=0.2, linewidth=0)
+                draw_band(axis, times[name].mean(axis=0), mean, spread, POLICY_COLOURS[name],
+                          name)
             axis.set_xscale("log")
             axis.set_xlabel(f"{time_label} (time units, mean over seeds)")
             if column == 0:
                 axis.set_ylabel(metric_label)
             if row == 0:
                 axis.set_yscale("log")
-    axes[0, 0].legend(fontsize=8)
+    axes[0, 0].legend(fontsize=LEGEND_FONT_SIZE)
     figure.suptitle(f"digits: MLP 64-{settings['hidden']}-10, Adam lr {settings['learning_rate']:g}, "
                     f"{settings['examples_per_task']} examples per task; time model "
                     f"{settings['time_model']} (n={settings['workers']}, B={settings['budget']}), "

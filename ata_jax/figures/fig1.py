@@ -21,26 +21,25 @@ import numpy as np
 
 from ata_jax.allocators import POLICY_NAMES
 from ata_jax.figures.output import save_figure
+from ata_jax.figures.style import LEGEND_FONT_SIZE, POLICY_COLOURS, draw_band, log_spaced_rounds
 from ata_jax.modelfile import resolve_time_model
 from ata_jax.training import make_problem, train
 
-COLORS = {"ata": "tab:blue", "ata-empirical": "tab:orange", "gta": "tab:green",
-          "uta": "tab:red", "ofta": "tab:purple"}
 
-
-def band(axis, x, values, color, label=None):
-    """Mean over seeds (axis 0 of values) with a ±1 std band, against x."""
+def band(axis, x, values, colour, label=None):
+    """Mean over seeds (axis 0 of values) with a ±1 std band, against x (log axes)."""
     centre = values.mean(0)
     spread = values.std(0, ddof=1) if values.shape[0] > 1 else np.zeros_like(centre)
-    axis.plot(x, centre, color=color, label=label, linewidth=1.1)
-    # log axes: a band reaching below zero is cut at a tenth of the mean
-    axis.fill_between(x, np.maximum(centre - spread, 0.1 * centre), centre + spread,
-                      color=color, alpha=0.2, linewidth=0)
+    draw_band(axis, x, centre, spread, colour, label, floor_fraction=0.1)
 
 
-def log_spaced_rounds(num_rounds: int, count: int = 300) -> np.ndarray:
-    """About `count` distinct rounds 1..K, evenly spaced on a log axis (K included)."""
-    return np.unique(np.geomspace(1, num_rounds, count).round().astype(np.int64))
+def grid_settings(quick: bool) -> dict:
+    """Figure 1's settings (the `heterogeneous` figure draws the same grid on another model)."""
+    settings = dict(problem="quadratic", budget=23, rounds=10_000, seeds=5, seed=0,
+                    learning_rate=1e-4, points=400)
+    if quick:
+        settings.update(budget=4, rounds=60, seeds=2, points=30)
+    return settings
 
 
 def draw_row(axes, run, policies) -> dict:
@@ -53,20 +52,20 @@ def draw_row(axes, run, policies) -> dict:
     suboptimality = run.suboptimality
     data = {"rounds": rounds, "suboptimality": suboptimality.mean(0), "policies": {}}
     for name in policies:
-        color = COLORS.get(name)
+        colour = POLICY_COLOURS[name]
         runtime, worker_time = run.runtime[name], run.worker_time[name]
-        band(axes[0], runtime.mean(0), suboptimality, color, name)
-        band(axes[1], worker_time.mean(0), suboptimality, color, name)
+        band(axes[0], runtime.mean(0), suboptimality, colour, name)
+        band(axes[1], worker_time.mean(0), suboptimality, colour, name)
         record = run.simulation[name].per_round
         shown = log_spaced_rounds(record.round_time.shape[1])
         average = np.cumsum(record.round_time, axis=1)[:, shown - 1] / shown
-        band(axes[2], shown, average, color, name)
+        band(axes[2], shown, average, colour, name)
         row = {"runtime": runtime.mean(0), "worker_time": worker_time.mean(0),
                "log_spaced_rounds": shown, "average_iteration_time": average.mean(0)}
         if not np.isnan(record.regret).all():
             regret = np.cumsum(record.regret, axis=1)[:, shown - 1]
             if regret.mean(0)[-1] > 0:  # OFTA's regret is 0: nothing to draw on a log axis
-                band(axes[3], shown, regret, color, name)
+                band(axes[3], shown, regret, colour, name)
             row["cumulative_regret"] = regret.mean(0)
             row["average_regret"] = regret.mean(0) / shown
         data["policies"][name] = row
@@ -94,16 +93,12 @@ def grid(time_model: str, workers: tuple[int, ...], settings: dict, out_dir: pat
         for column, axis in enumerate(axes[row]):
             axis.set_title(f"n = {n}: {titles[column]}", fontsize=9)
             axis.set_yscale("log")
-            if column >= 2:
-                axis.set_xscale("log")
-                axis.set_xlabel("round k", fontsize=8)
-            else:
-                axis.set_xscale("log")
-                axis.set_xlabel("cumulative runtime" if column == 0 else
-                                "cumulative worker time", fontsize=8)
+            axis.set_xscale("log")
+            axis.set_xlabel(("cumulative runtime", "cumulative worker time", "round k",
+                             "round k")[column], fontsize=8)
             axis.tick_params(labelsize=7)
         axes[row, 0].set_ylabel("f(x_k) − f*", fontsize=8)
-    axes[0, 0].legend(fontsize=7)
+    axes[0, 0].legend(fontsize=LEGEND_FONT_SIZE)
     figure.suptitle(f"Figure 1 on `{time_model}`: SGD on the quadratic (d=100, σ=0.01, "
                     f"stepsize {settings['learning_rate']:g}), B={settings['budget']}, "
                     f"K={settings['rounds']}, {settings['seeds']} seeds (bands ±1 std), "
@@ -114,12 +109,8 @@ def grid(time_model: str, workers: tuple[int, ...], settings: dict, out_dir: pat
 
 
 def reproduce(out_dir: pathlib.Path, quick: bool) -> list[pathlib.Path]:
-    settings = dict(problem="quadratic", budget=23, rounds=10_000, seeds=5, seed=0,
-                    learning_rate=1e-4, points=400)
-    workers = (17, 51, 153, 459)
-    if quick:
-        settings.update(budget=4, rounds=60, seeds=2, points=30)
-        workers = (6,)
+    settings = grid_settings(quick)
+    workers = (6,) if quick else (17, 51, 153, 459)
     written = []
     for time_model in ("cifar", "sqrt"):
         written += grid(time_model, workers, settings, out_dir, f"fig1_{time_model}")

@@ -10,14 +10,9 @@ from __future__ import annotations
 
 import pathlib
 
-from ata_jax.figures.fig1 import grid
+from ata_jax.figures.fig1 import grid, grid_settings
 
 
 def reproduce(out_dir: pathlib.Path, quick: bool) -> list[pathlib.Path]:
-    settings = dict(problem="quadratic", budget=23, rounds=10_000, seeds=5, seed=0,
-                    learning_rate=1e-4, points=400)
-    workers = (20, 50)
-    if quick:
-        settings.update(budget=4, rounds=60, seeds=2, points=30)
-        workers = (6,)
-    return grid("heterogeneous", workers, settings, out_dir, "heterogeneous")
+    workers = (6,) if quick else (20, 50)
+    return grid("heterogeneous", workers, grid_settings(quick), out_dir, "heterogeneous")

@@ -13,8 +13,9 @@ import pathlib
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ata_jax.figures.fig1 import log_spaced_rounds
 from ata_jax.figures.output import save_figure
+from ata_jax.figures.style import (LEGEND_FONT_SIZE, POLICY_COLOURS, category_colour, draw_band,
+                                   log_spaced_rounds)
 from ata_jax.simulate import simulate
 from ata_jax.timemodels import cifar
 
@@ -44,7 +45,7 @@ def reproduce(out_dir: pathlib.Path, quick: bool) -> list[pathlib.Path]:
     shown = log_spaced_rounds(settings["rounds"])  # the JSON keeps curves at these rounds
     data = {"rounds": shown, "ofta_average_iteration_time": oracle_average[shown - 1]}
     for block, prior_count in enumerate(counts):
-        for label, prior in priors(mean).items():
+        for kind, (label, prior) in enumerate(priors(mean).items()):
             results = cold if prior is None else simulate(
                 model, ("ata", "ata-empirical"), **common, prior_mean=prior,
                 prior_count=prior_count)
@@ -54,20 +55,17 @@ def reproduce(out_dir: pathlib.Path, quick: bool) -> list[pathlib.Path]:
                 average = np.cumsum(record.round_time, axis=1) / rounds
                 regret = np.cumsum(record.regret, axis=1)
                 for row, values in enumerate((average, regret)):
-                    centre = values.mean(0)
-                    spread = values.std(0, ddof=1) / np.sqrt(values.shape[0])
-                    line, = axes[row, column].plot(rounds, centre, label=label, linewidth=1.2)
-                    axes[row, column].fill_between(rounds, centre - 2 * spread,
-                                                   centre + 2 * spread,
-                                                   color=line.get_color(), alpha=0.2)
+                    standard_error = values.std(0, ddof=1) / np.sqrt(values.shape[0])
+                    draw_band(axes[row, column], rounds, values.mean(0), 2 * standard_error,
+                              category_colour(kind), label)
                 data[f"{name}/{label}/count {prior_count:g}"] = {
                     "average_iteration_time": average.mean(0)[shown - 1],
                     "cumulative_regret": regret.mean(0)[shown - 1],
                     "runtime": float(record.round_time.sum(1).mean())}
         for offset, name in enumerate(("ata", "ata-empirical")):
             column = 2 * block + offset
-            axes[0, column].plot(rounds, oracle_average, "k--", label="OFTA (knows μ)",
-                                 linewidth=1)
+            axes[0, column].plot(rounds, oracle_average, "--", color=POLICY_COLOURS["ofta"],
+                                 label="OFTA (knows μ)", linewidth=1)
             axes[0, column].set_title(f"{name}, each prior estimate worth {prior_count:g} "
                                       "samples", fontsize=9)
             axes[1, column].set_xlabel("round k")
@@ -76,7 +74,7 @@ def reproduce(out_dir: pathlib.Path, quick: bool) -> list[pathlib.Path]:
                 axes[row, column].set_yscale("log")
     axes[0, 0].set_ylabel("average iteration time C_k / k")
     axes[1, 0].set_ylabel("cumulative proxy regret R_k")
-    axes[0, 0].legend(fontsize=7)
+    axes[0, 0].legend(fontsize=LEGEND_FONT_SIZE)
     figure.suptitle(f"warm starts on cifar: n={settings['workers']}, B={settings['budget']}, "
                     f"K={settings['rounds']}, {settings['seeds']} seeds (bands: ±2 s.e.), "
                     "true α and η", fontsize=10)

@@ -5,7 +5,7 @@ confidence bands over seeds and OFTA as the reference.
 Users do not know α or η; the paper assumes upper bounds. This shows what a misestimate costs.
 Each model is one `run_sweep`: one compile per policy covers all nine multipliers.
 
-    ata-jax reproduce sensitivity           # n=51, B=23, K=5000, 64 seeds (a few minutes)
+    ata-jax reproduce sensitivity           # n=51, B=23, K=5000, 64 seeds
     ata-jax reproduce sensitivity --quick   # a smoke run
 """
 
@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ata_jax.figures.output import save_figure
+from ata_jax.figures.style import LEGEND_FONT_SIZE, MARKER_LINE, POLICY_COLOURS, draw_band
 from ata_jax.modelfile import resolve_time_model
 from ata_jax.sweep import (SweepConfig, model_fingerprint, parse_grid_values, print_progress,
                            run_sweep)
@@ -65,20 +66,20 @@ def reproduce(out_dir: pathlib.Path, quick: bool) -> list[pathlib.Path]:
             position = ("runtime", "worker_time", "regret").index(metric)
             axis = axes[row, column]
             per_round = 1.0 if metric == "regret" else settings["rounds"]
-            for policy, colour in (("ata", "C0"), ("ata-empirical", "C1")):
+            for policy in ("ata", "ata-empirical"):
                 stats = _stats(rows[policy][..., position] / per_round)
                 entry.setdefault(policy, {})[metric] = stats
-                axis.plot(scales, stats["mean"], "o-", color=colour, markersize=3,
-                          label=f"{policy} (x = {'α' if policy == 'ata' else 'η'}/true)")
-                axis.fill_between(scales, stats["mean"] - stats["half_width"],
-                                  stats["mean"] + stats["half_width"], color=colour, alpha=0.25)
+                draw_band(axis, scales, stats["mean"], stats["half_width"],
+                          POLICY_COLOURS[policy],
+                          f"{policy} (x = {'α' if policy == 'ata' else 'η'}/true)",
+                          marker="o", markersize=3)
             if "ofta" in rows:
                 oracle = _stats(rows["ofta"][..., position] / per_round)
                 entry.setdefault("ofta", {})[metric] = oracle
             if "ofta" in rows and metric != "regret":
-                axis.axhline(float(oracle["mean"][0]), color="grey", linestyle="--",
-                             label="ofta (knows μ)")
-            axis.axvline(1.0, color="black", linewidth=0.6, linestyle=":")
+                axis.axhline(float(oracle["mean"][0]), color=POLICY_COLOURS["ofta"],
+                             linestyle="--", label="ofta (knows μ)")
+            axis.axvline(1.0, **MARKER_LINE)
             axis.set_xscale("log", base=2)
             axis.set_yscale("log")
             axis.set_xlabel("multiplier of the true value")
@@ -92,7 +93,7 @@ def reproduce(out_dir: pathlib.Path, quick: bool) -> list[pathlib.Path]:
             print(f"{name:<14} {policy:<14} best multiplier {scales[best]:g} "
                   f"({runtime[best]:.1f}/round); true value {at_true:.1f}/round; "
                   + ", ".join(f"x{s:g}: {runtime[i]:.1f}" for i, s in enumerate(scales)))
-    axes[0, 0].legend(fontsize=7)
+    axes[0, 0].legend(fontsize=LEGEND_FONT_SIZE)
     figure.suptitle(f"Sensitivity to α (ATA) and η (ATA-Empirical): n={settings['workers']}, "
                     f"B={settings['budget']}, K={settings['rounds']} rounds, "
                     f"{settings['seeds']} seeds, bands: 95% CI of the mean", fontsize=10)

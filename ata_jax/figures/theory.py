@@ -8,7 +8,7 @@
     against k on a log axis (logarithmic growth is a straight line), with a fitted
     c₀ + c₁ ln k reference over the last decade of rounds.
 
-    ata-jax reproduce theory            # about a minute or two
+    ata-jax reproduce theory            # the full run
     ata-jax reproduce theory --quick    # a smoke run
 """
 
@@ -24,6 +24,7 @@ import numpy as np
 
 from ata_jax.allocation import Assignment, assign
 from ata_jax.figures.output import save_figure
+from ata_jax.figures.style import LEGEND_FONT_SIZE, POLICY_COLOURS, category_colour
 from ata_jax.modelfile import resolve_time_model
 from ata_jax.rounds import play_assignment
 from ata_jax.simulate import simulate
@@ -77,13 +78,14 @@ def reproduce(out_dir: pathlib.Path, quick: bool) -> list[pathlib.Path]:
                     regret_workers=17, regret_rounds=20000, regret_seeds=16, seed=0)
     if quick:
         settings.update(models=["cifar", "heterogeneous"], workers=[5], budget=4, draws=200,
-                        random_allocations=3, regret_models=["cifar"], regret_workers=5, regret_rounds=60, regret_seeds=2)
+                        random_allocations=3, regret_models=["cifar"], regret_workers=5,
+                        regret_rounds=60, regret_seeds=2)
     budget = settings["budget"]
     rng = np.random.default_rng(settings["seed"])
     figure, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
     lemma, markers = {}, {"ofta a*": "*", "even spread": "s", "random uniform": "o",
                           "random ∝ 1/μ": "^"}
-    for colour, name in enumerate(settings["models"]):
+    for model_index, name in enumerate(settings["models"]):
         for n in settings["workers"]:
             model = resolve_time_model(name, n)
             means = np.asarray(model.mean, np.float64)
@@ -99,11 +101,13 @@ def reproduce(out_dir: pathlib.Path, quick: bool) -> list[pathlib.Path]:
                                               "mean_round_time": expected, "stderr": error,
                                               "ratio": ratio}
                 left.scatter(loss / loss.min() if kind == "ofta a*" else loss, ratio,
-                             marker=markers[kind], color=f"C{colour}", s=18 if n < 50 else 30,
-                             alpha=0.7, label=f"{name} n={n}" if kind == "ofta a*" else None)
+                             marker=markers[kind], color=category_colour(model_index),
+                             s=18 if n < 50 else 30, alpha=0.7,
+                             label=f"{name} n={n}" if kind == "ofta a*" else None)
             lemma[f"{name}-n{n}"] = entry
         left.axhline(1 + 4 * resolve_time_model(name, settings["workers"][0]).eta
-                     * math.log(budget), color=f"C{colour}", linestyle="--", linewidth=1)
+                     * math.log(budget), color=category_colour(model_index), linestyle="--",
+                     linewidth=1)
     left.axhline(1.0, color="black", linewidth=1)
     left.set_xscale("log")
     left.set_yscale("log")
@@ -111,22 +115,25 @@ def reproduce(out_dir: pathlib.Path, quick: bool) -> list[pathlib.Path]:
     left.set_ylabel("E[C(a)] / ℓ(a, μ)  (Monte Carlo)")
     left.set_title(f"(a) lemma: 1 ≤ E[C]/ℓ ≤ 1 + 4η ln B (dashed, per model), B={budget}\n"
                    "markers: ★ OFTA a*, ■ even, ● random uniform, ▲ random ∝ 1/μ", fontsize=9)
-    left.legend(fontsize=7)
+    left.legend(fontsize=LEGEND_FONT_SIZE)
 
     regret = {}
-    for colour, name in enumerate(settings["regret_models"]):
+    model_styles = ("-", "-.", "--")
+    for model_index, name in enumerate(settings["regret_models"]):
         model = resolve_time_model(name, settings["regret_workers"], settings["regret_rounds"])
         results = simulate(model, ["ata", "ata-empirical"], budget=budget,
                            num_rounds=settings["regret_rounds"],
                            num_seeds=settings["regret_seeds"], seed=settings["seed"],
                            record_rounds=True)
         rounds = np.arange(1, settings["regret_rounds"] + 1)
-        for style, policy in (("-", "ata"), ("-.", "ata-empirical")):
+        style = model_styles[model_index % len(model_styles)]
+        for policy in ("ata", "ata-empirical"):
             cumulative = np.cumsum(results[policy].per_round.regret, axis=1)
             mean = cumulative.mean(axis=0)
             tail = rounds >= max(2, settings["regret_rounds"] // 10)
             slope, intercept = np.polyfit(np.log(rounds[tail]), mean[tail], 1)
-            right.plot(rounds, mean, style, color=f"C{colour}", label=f"{policy}, {name}")
+            right.plot(rounds, mean, style, color=POLICY_COLOURS[policy],
+                       label=f"{policy}, {name}")
             right.plot(rounds[tail], intercept + slope * np.log(rounds[tail]), ":",
                        color="black", linewidth=1)
             regret[f"{policy}-{name}"] = {"final_mean": float(mean[-1]),
@@ -142,6 +149,6 @@ def reproduce(out_dir: pathlib.Path, quick: bool) -> list[pathlib.Path]:
     right.set_title(f"(b) R_k against ln k: n={settings['regret_workers']}, B={budget}, "
                     f"{settings['regret_seeds']} seeds; dotted: c₀ + c₁ ln k fitted on the "
                     "last decade", fontsize=9)
-    right.legend(fontsize=7)
+    right.legend(fontsize=LEGEND_FONT_SIZE)
     figure.tight_layout()
     return save_figure(figure, out_dir, "theory", settings, {"lemma": lemma, "regret": regret})

@@ -28,17 +28,14 @@ import numpy as np
 from ata_jax import traces
 from ata_jax.allocators import POLICY_NAMES
 from ata_jax.figures.output import save_figure
+from ata_jax.figures.style import (LEGEND_FONT_SIZE, LINE_WIDTH, MARKER_LINE, POLICY_COLOURS,
+                                   category_colour, moving_average)
 from ata_jax.simulate import simulate
 
 TRACE_NAME = "mlp-2cpu"
 RECORDED_ROUNDS = 600
 LOAD_PHASE = 200
 """The shipped recording's length and the rounds between its load changes."""
-
-
-def moving_average(values: np.ndarray, width: int) -> np.ndarray:
-    """Means of each `width` consecutive values ([len − width + 1])."""
-    return np.convolve(values, np.ones(width) / width, mode="valid")
 
 
 def run_orders(trace: traces.RecordedTrace, settings: dict) -> dict:
@@ -63,11 +60,11 @@ def run_orders(trace: traces.RecordedTrace, settings: dict) -> dict:
 def draw_distributions(axis, trace: traces.RecordedTrace) -> None:
     axis.boxplot(trace.times, whis=(5, 95), showfliers=False, tick_labels=trace.workers)
     axis.plot(np.arange(1, trace.size + 1), [values.mean() for values in trace.times], "o",
-              color="C3", markersize=4, label="mean")
+              color="black", markersize=4, label="mean")
     axis.set_xlabel("worker (minibatch 32·(i+1) samples)")
     axis.set_ylabel("task time (ms)")
     axis.set_title("(a) recorded task times per worker", fontsize=10)
-    axis.legend(fontsize=8)
+    axis.legend(fontsize=LEGEND_FONT_SIZE)
 
 
 def draw_totals(axis, results: dict, policies: tuple[str, ...]) -> None:
@@ -76,15 +73,15 @@ def draw_totals(axis, results: dict, policies: tuple[str, ...]) -> None:
     for offset, (order, hatch) in enumerate((("bootstrap", ""), ("recorded", "//"))):
         rows = [results[order][name] for name in policies]
         axis.bar(positions + (offset - 1.5) * width, [row["round_time"] for row in rows],
-                 width, yerr=[row["round_time_std"] for row in rows], color="C0", hatch=hatch,
-                 label=f"round time, {order}")
+                 width, yerr=[row["round_time_std"] for row in rows],
+                 color=category_colour(0), hatch=hatch, label=f"round time, {order}")
         axis.bar(positions + (offset + 0.5) * width, [row["worker_time"] for row in rows],
-                 width, yerr=[row["worker_time_std"] for row in rows], color="C1", hatch=hatch,
-                 label=f"worker time, {order}")
+                 width, yerr=[row["worker_time_std"] for row in rows],
+                 color=category_colour(1), hatch=hatch, label=f"worker time, {order}")
     axis.set_xticks(positions, policies, fontsize=8)
     axis.set_ylabel("per round (ms, mean over seeds)")
     axis.set_title("(b) round time and total worker time per round", fontsize=10)
-    axis.legend(fontsize=7)
+    axis.legend(fontsize=LEGEND_FONT_SIZE)
 
 
 def draw_curves(axis, results: dict, settings: dict, order: str, title: str) -> None:
@@ -95,16 +92,17 @@ def draw_curves(axis, results: dict, settings: dict, order: str, title: str) -> 
         same = [other for other, curve in drawn.items() if np.array_equal(curve, per_round)]
         label = f"{name} (every round = {same[0]})" if same else name
         axis.plot(np.arange(width, settings["rounds"] + 1), moving_average(per_round, width),
-                  label=label, linewidth=1.1, linestyle="--" if same else "-")
+                  label=label, color=POLICY_COLOURS[name], linewidth=LINE_WIDTH,
+                  linestyle="--" if same else "-")
         drawn[name] = per_round
     if order == "recorded":
         for change in np.arange(LOAD_PHASE, settings["rounds"], LOAD_PHASE) + 0.5:
-            axis.axvline(change, color="grey", linestyle=":", linewidth=0.8)
+            axis.axvline(change, **MARKER_LINE)
     axis.set_yscale("log")
     axis.set_xlabel("round k")
     axis.set_ylabel(f"round time (ms, {width}-round moving average)")
     axis.set_title(title, fontsize=10)
-    axis.legend(fontsize=7)
+    axis.legend(fontsize=LEGEND_FONT_SIZE)
 
 
 def reproduce(out_dir: pathlib.Path, quick: bool) -> list[pathlib.Path]:

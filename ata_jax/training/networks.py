@@ -41,7 +41,7 @@ def accuracy(logits: jax.Array, labels: jax.Array) -> jax.Array:
 def random_indices(key: jax.Array, count: int, num_examples: int) -> jax.Array:
     """int32[count] example indices, uniform with replacement: 32 random bits mod N.
 
-    (Bias at most N/2³² per index, negligible for these datasets; compiles about twice as fast
-    as `jax.random.randint` on the CPU.)
+    (Bias at most N/2³² per index, negligible for these datasets; it compiles faster than
+    `jax.random.randint` on the CPU.)
     """
     return (jax.random.bits(key, (count,), jnp.uint32) % num_examples).astype(jnp.int32)
