@@ -91,7 +91,7 @@ def format_table(config: dict, policies: dict) -> str:
     header = f"{'policy':<15}"
     for metric in columns:
         width = max(12, len(metric.column.header) + 2)
-        header += f"{metric.column.header:>{width}}" + (f"{'± std':>10}"
+        header += f"{metric.column.header:>{width}}" + (f"{'± std':>11}"
                                                         if metric.column.with_std else "")
     lines = [f"time model {config['time_model']}: n={config['workers']}, B={config['budget']}, "
              f"K={rounds} rounds, S={config['seeds']} seeds, "
@@ -105,7 +105,7 @@ def format_table(config: dict, policies: dict) -> str:
             width = max(12, len(metric.column.header) + 2)
             line += f"{format_number(value(metric.name)):>{width}}"
             if metric.column.with_std:
-                line += f"{format_number(value(metric.name + '_std')):>10}"
+                line += f"{format_number(value(metric.name + '_std')):>11}"
         lines.append(line)
     return "\n".join(lines)
 
