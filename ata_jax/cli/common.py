@@ -93,6 +93,15 @@ def check_output_path(path: str | None, command: str = "ata-jax") -> None:
         raise UsageError(f"{command}: --out {path}: directory is not writable")
 
 
+def metric_columns(config: dict) -> list:
+    """The metrics a table shows for a run with this config (a column's `when` flag, e.g.
+    "failures", must be set in it)."""
+    from ata_jax.metrics import METRICS
+
+    return [metric for metric in METRICS if metric.column is not None
+            and (metric.column.when is None or config.get(metric.column.when))]
+
+
 def format_number(value: float | None) -> str:
     """4 significant digits, scientific from 10^5 on; '-' for a missing value."""
     if value is None:

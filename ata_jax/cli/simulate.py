@@ -8,7 +8,8 @@ import sys
 
 from ata_jax.cli.common import (INTERRUPTED, check_output_path, discount_value,
                                 format_number, learner_parameters, load_time_model,
-                                policy_list, positive_float, positive_int, seed_int)
+                                metric_columns, policy_list, positive_float, positive_int,
+                                seed_int)
 from ata_jax.files import write_json_atomically
 
 
@@ -74,20 +75,12 @@ def add_parser(commands) -> None:
     simulate.set_defaults(handler=run_simulate)
 
 
-def table_columns(config: dict) -> list:
-    """The metrics shown in the table for this run (a column's `when` flag must be set)."""
-    from ata_jax.metrics import METRICS
-
-    return [metric for metric in METRICS if metric.column is not None
-            and (metric.column.when is None or config.get(metric.column.when))]
-
-
 def format_table(config: dict, policies: dict) -> str:
     """A readable table of each metric's column: per-round means (totals divided by K, or by
     the K − ⌊K/2⌋ late rounds) or totals, ± std over seeds where the column asks for it."""
     rounds = config["rounds"]
     divisor = {"round": rounds, "late round": rounds - rounds // 2, "total": 1}
-    columns = table_columns(config)
+    columns = metric_columns(config)
     header = f"{'policy':<15}"
     for metric in columns:
         width = max(12, len(metric.column.header) + 2)

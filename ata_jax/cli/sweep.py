@@ -9,7 +9,8 @@ import shlex
 import sys
 
 from ata_jax.cli.common import (INTERRUPTED, UsageError, check_output_path, load_time_model,
-                                policy_list, positive_float, positive_int, seed_int)
+                                metric_columns, policy_list, positive_float, positive_int,
+                                seed_int)
 
 GRAMMAR = ("a comma list of numbers or fractions (1,10,1/4), geometric ranges lo..hi "
            "(lo, 2lo, 4lo, ... up to hi: 1/16..16), lo..hi:N (N geometric values) or "
@@ -163,13 +164,13 @@ def run_sweep_command(arguments: argparse.Namespace) -> int:
 def format_table(result) -> str:
     """Per-round means over seeds of every metric with a table column (regret: the total),
     for each policy and each grid point it reads (first rows)."""
-    from ata_jax.cli.simulate import table_columns
     from ata_jax.sweep import SUMMARY_FIELDS, reads
 
     config = result.config
-    columns = [metric for metric in table_columns({}) if metric.column.per != "late round"]
+    columns = [metric for metric in metric_columns({}) if metric.column.per != "late round"]
     widths = [max(12, len(metric.column.header) + 2) for metric in columns]
-    lines = [f"{'policy':<15}{'n':>5}{'B':>5}{'alpha':>11}{'eta':>9}{'gamma':>7}"
+    name_width = max(15, *(len(policy) + 1 for policy in config.policies))
+    lines = [f"{'policy':<{name_width}}{'n':>5}{'B':>5}{'alpha':>11}{'eta':>9}{'gamma':>7}"
              + "".join(f"{metric.column.header:>{width}}"
                        for metric, width in zip(columns, widths))]
     rows = []
@@ -183,7 +184,7 @@ def format_table(result) -> str:
             seen.add(signature)
             means = result.totals[p, g].mean(axis=0)
             show = lambda name, text: text if name in used else "-"
-            row = (f"{policy:<15}{point.workers:>5}{point.budget:>5}"
+            row = (f"{policy:<{name_width}}{point.workers:>5}{point.budget:>5}"
                    f"{show('alpha', f'{point.alpha:.4g}'):>11}"
                    f"{show('eta', f'{point.eta:.4g}'):>9}"
                    f"{show('discount', f'{point.discount:.4g}'):>7}")
