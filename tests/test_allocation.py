@@ -231,3 +231,78 @@ def test_water_level_is_exact_on_near_ties():
         best = np.sort(grid, axis=1)[:, budget - 1]
         ours = (allocation.astype(np.float32) * scores).max(1)
         np.testing.assert_array_equal(ours, best)
+
+
+def zero_rule_rows(rng, n, budget, zero_counts):
+    """float32[len(zero_counts), n]: positive scores with zero_counts[r] zeros at random
+    positions in row r (a count of 0: a row without zeros)."""
+    scores = rng.uniform(1.0, 50.0, size=(len(zero_counts), n)).astype(np.float32)
+    for row, count in zip(scores, zero_counts):
+        row[rng.choice(n, size=count, replace=False)] = 0.0
+    return scores
+
+
+def assert_even_spread(scores, allocation, budget, lowest_first):
+    """The zero rule: Σa = B over Z only, ⌊B/|Z|⌋ each and one more for B mod |Z| of them
+    (the lowest indices of Z when lowest_first)."""
+    zeros = np.flatnonzero(scores == 0)
+    share, remainder = divmod(budget, len(zeros))
+    assert allocation.sum() == budget
+    assert (np.delete(allocation, zeros) == 0).all()  # only zero-score workers
+    assert set(allocation[zeros]) <= {share, share + 1}
+    assert (allocation[zeros] == share + 1).sum() == remainder
+    if lowest_first:
+        np.testing.assert_array_equal(allocation[zeros[:remainder]], share + 1)
+
+
+@pytest.mark.parametrize("n,budget", [(129, 40), (200, 7), (459, 23), (459, 1)])
+def test_zero_rule_spreads_evenly_above_small_worker_count(n, budget):
+    """Above SMALL_WORKER_COUNT the zero rule builds its task list on its own (not the level
+    pipeline of the small case): |Z| below, at and above B, one zero and all zeros, in a
+    batch with members without zeros (which must get the closed-form optimum) and alone."""
+    assert n > SMALL_WORKER_COUNT
+    rng = np.random.default_rng(n * budget)
+    zero_counts = sorted({1, 3, max(budget - 1, 1), budget, budget + 1, 2 * budget + 3, 100, n})
+    scores = zero_rule_rows(rng, n, budget, zero_counts + [0, 0, 0])
+    has_zero = (scores == 0).any(axis=1)
+    keys = jax.random.split(jax.random.key(n + budget), len(scores))
+    batched = {
+        "no key": np.asarray(jax.jit(jax.vmap(lambda s: allocate(s, budget)))(scores)),
+        "key": np.asarray(jax.jit(jax.vmap(lambda s, k: allocate(s, budget, k)))(scores, keys)),
+    }
+    for name, allocations in batched.items():
+        for s, a in zip(scores[~has_zero], allocations[~has_zero]):
+            np.testing.assert_array_equal(a, grid_optimum(s, budget), err_msg=name)
+        for s, a in zip(scores[has_zero], allocations[has_zero]):
+            assert_even_spread(s, a, budget, lowest_first=name == "no key")
+    # alone (unbatched), a member gets what it got in the batch
+    for index in (0, len(zero_counts) - 1, len(zero_counts)):
+        np.testing.assert_array_equal(allocate(scores[index], budget), batched["no key"][index])
+        np.testing.assert_array_equal(allocate(scores[index], budget, keys[index]),
+                                      batched["key"][index])
+
+
+@pytest.mark.parametrize("n,zeros,budget", [(459, 50, 23), (459, 10, 23), (200, 150, 23),
+                                            (100, 70, 23), (459, 3, 40)])
+def test_zero_rule_remainder_is_uniform_over_the_zero_workers(n, zeros, budget):
+    """Each zero worker gets the (⌊B/|Z|⌋ + 1)-th task with probability (B mod |Z|)/|Z|:
+    |Z| > B (every task to a distinct random zero worker) and |Z| < B, above and below
+    SMALL_WORKER_COUNT. Each worker's count over the keys is Binomial(trials, p) when the
+    draw is uniform: 5 binomial standard deviations each (a false alarm about 2e-4 over all
+    283 workers)."""
+    trials = 3000
+    rng = np.random.default_rng(zeros)
+    scores = zero_rule_rows(rng, n, budget, [zeros])[0]
+    is_zero = scores == 0
+    share, remainder = divmod(budget, zeros)
+    keys = jax.random.split(jax.random.key(zeros * n), trials)
+    allocations = np.asarray(jax.jit(jax.vmap(lambda k: allocate(scores, budget, k)))(keys))
+    np.testing.assert_array_equal(allocations.sum(axis=1), budget)
+    assert (allocations[:, ~is_zero] == 0).all()
+    extra = allocations[:, is_zero] == share + 1
+    assert ((allocations[:, is_zero] == share) | extra).all()
+    np.testing.assert_array_equal(extra.sum(axis=1), remainder)
+    probability = remainder / zeros
+    tolerance = 5 * math.sqrt(probability * (1 - probability) / trials)
+    frequency = extra.mean(axis=0)
+    assert np.abs(frequency - probability).max() < tolerance, (frequency, probability)
