@@ -67,12 +67,18 @@ def test_changing_alpha_eta_and_seeds_does_not_recompile():
 def test_seeds_sharded_over_four_devices_give_identical_results():
     environment = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4",
                        JAX_PLATFORMS="cpu")
-    output = subprocess.run([sys.executable, "-c", DEVICE_SCRIPT], env=environment,
-                            capture_output=True, text=True, check=True).stdout
+    # the 4-device process compiles while this one runs the same seeds on its one device
+    process = subprocess.Popen([sys.executable, "-c", DEVICE_SCRIPT], env=environment,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        local = simulate(sqrt(8), budget=4, num_rounds=40, num_seeds=6, seed=3,
+                         record_rounds=True)
+        output, errors = process.communicate(timeout=600)
+    finally:
+        process.kill()
+    assert process.returncode == 0, errors[-2000:]
     sharded = json.loads(output.strip().splitlines()[-1])
     assert sharded["devices"] == 4
-    local = simulate(sqrt(8), budget=4, num_rounds=40, num_seeds=6, seed=3,
-                     record_rounds=True)
     for name, result in local.items():
         expected = [result.runtime, result.worker_time, result.regret, result.round_time_mean]
         for got, want in zip(sharded["results"][name], expected):
