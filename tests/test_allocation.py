@@ -2,14 +2,17 @@
 
 import itertools
 import math
+import re
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from jax import lax
 
 from ata_jax import allocate, proxy_loss
-from ata_jax.allocation import assign, assignment_counts, assignment_proxy_loss
+from ata_jax.allocation import (SMALL_WORKER_COUNT, assign, assignment_counts,
+                                assignment_proxy_loss)
 from ata_jax.timemodels import cifar
 
 
@@ -117,13 +120,60 @@ def test_assignment_is_a_downward_closed_task_list(n, budget):
         assert held == {(w, u) for w in range(n) for u in range(count[w])}
 
 
-def test_allocate_is_linear_time_selection_for_large_n():
-    # n ≫ B: only the B smallest scores can receive tasks
-    rng = np.random.default_rng(2)
-    scores = rng.uniform(1, 100, size=2000).astype(np.float32)
-    allocation = np.asarray(jax.jit(lambda s: allocate(s, 5))(scores))
-    assert allocation.sum() == 5
-    assert set(np.flatnonzero(allocation)) <= set(np.argsort(scores)[:5])
+def grid_optimum(scores, budget):
+    """Closed form: the optimal allocation of positive float32 scores[n] whose grid values
+    j·s_i (j = 1..B, float32 products, as ℓ rounds them) do not tie at the level: t* is the
+    B-th smallest grid value and a_i = #{j : j·s_i ≤ t*}, the unique optimum."""
+    grid = np.arange(1, budget + 1, dtype=np.float32)[None, :] * scores[:, None]
+    level = np.sort(grid, axis=None)[budget - 1]
+    allocation = (grid <= level).sum(axis=1)
+    assert allocation.sum() == budget  # no tie at t*
+    return allocation
+
+
+def operation_names(text):
+    """The StableHLO/CHLO operations of a lowered program's text."""
+    return set(re.findall(r"\b(?:stablehlo|chlo)\.[a-z_]+", text))
+
+
+def test_operation_names_see_sort_and_top_k():
+    """The detector the next test relies on."""
+    x = jnp.ones(300)
+    assert "stablehlo.sort" in operation_names(jax.jit(jnp.argsort).lower(x).as_text())
+    assert "chlo.top_k" in operation_names(
+        jax.jit(lambda v: lax.top_k(v, 3)).lower(x).as_text())
+
+
+@pytest.mark.parametrize("n,budget", [(129, 23), (459, 23), (2000, 5)])
+def test_large_n_selects_candidates_with_top_k_and_never_sorts(n, budget):
+    """Above SMALL_WORKER_COUNT only the min(B, n) smallest scores can be loaded: the program
+    selects them with one top_k (no sort of the n scores) and is exact."""
+    assert n > SMALL_WORKER_COUNT
+    scores = np.random.default_rng(n).uniform(1, 100, size=(8, n)).astype(np.float32)
+    keys = jax.random.split(jax.random.key(n), 8)
+    programs = {"no key": (lambda s: allocate(s, budget), scores[0]),
+                "key": (lambda s, k: allocate(s, budget, k), scores[0], keys[0]),
+                "batch": (jax.vmap(lambda s, k: allocate(s, budget, k)), scores, keys)}
+    for name, (function, *arguments) in programs.items():
+        lowered = jax.jit(function).lower(*arguments)
+        operations = operation_names(lowered.as_text())
+        assert "chlo.top_k" in operations and "stablehlo.sort" not in operations, name
+        assert re.search(rf"chlo\.top_k\(%\w+, k = {min(budget, n)}\)", lowered.as_text()), name
+        compiled = lowered.compile()
+        if jax.default_backend() == "cpu":  # what XLA compiles it to: its TopK, no sort
+            text = compiled.as_text()
+            assert 'custom_call_target="TopK"' in text and " sort(" not in text, name
+        result = np.asarray(compiled(*arguments)).reshape(-1, n)
+        for s, a in zip(scores, result):
+            np.testing.assert_array_equal(a, grid_optimum(s, budget), err_msg=name)
+
+
+def test_up_to_small_worker_count_no_top_k_or_sort():
+    """Up to SMALL_WORKER_COUNT water-filling searches every worker: no selection at all."""
+    for n in (9, SMALL_WORKER_COUNT):
+        operations = operation_names(jax.jit(lambda s: allocate(s, 23)).lower(
+            jnp.ones(n)).as_text())
+        assert not {"chlo.top_k", "stablehlo.sort"} & operations, n
 
 
 @pytest.mark.parametrize("bad,message", [
@@ -139,19 +189,6 @@ def test_allocate_rejects_invalid_scores(bad, message):
 def test_allocate_rejects_invalid_budget(budget):
     with pytest.raises(ValueError, match="budget"):
         allocate(jnp.ones(3), budget)
-
-
-@pytest.mark.parametrize("n", [1, 5, 31, 32, 33, 64, 100, 459])
-def test_members_by_rank_finds_the_rank_th_set_entry(n):
-    from ata_jax.bitsets import members_by_rank
-
-    rng = np.random.default_rng(n)
-    masks = rng.uniform(size=(40, n)) < rng.uniform(0.05, 1.0, size=(40, 1))
-    masks[:, rng.integers(0, n)] = True  # at least one member
-    ranks = np.stack([rng.integers(0, m.sum(), size=7) for m in masks])
-    found = np.asarray(jax.jit(jax.vmap(members_by_rank))(masks, ranks))
-    for mask, rank, worker in zip(masks, ranks, found):
-        np.testing.assert_array_equal(worker, np.flatnonzero(mask)[rank])
 
 
 @pytest.mark.parametrize("n,budget", [(129, 23), (300, 23), (459, 7), (200, 40)])
@@ -196,10 +233,76 @@ def test_water_level_is_exact_on_near_ties():
         np.testing.assert_array_equal(ours, best)
 
 
-@pytest.mark.parametrize("n", [1, 5, 31, 32, 33, 64, 100, 459])
-def test_prefix_ranks_count_the_set_entries_before_each_position(n):
-    from ata_jax.bitsets import prefix_ranks
+def zero_rule_rows(rng, n, budget, zero_counts):
+    """float32[len(zero_counts), n]: positive scores with zero_counts[r] zeros at random
+    positions in row r (a count of 0: a row without zeros)."""
+    scores = rng.uniform(1.0, 50.0, size=(len(zero_counts), n)).astype(np.float32)
+    for row, count in zip(scores, zero_counts):
+        row[rng.choice(n, size=count, replace=False)] = 0.0
+    return scores
 
-    masks = np.random.default_rng(n).uniform(size=(40, n)) < 0.4
-    ranks = np.asarray(jax.jit(jax.vmap(prefix_ranks))(masks))
-    np.testing.assert_array_equal(ranks, np.cumsum(masks, axis=1) - masks)
+
+def assert_even_spread(scores, allocation, budget, lowest_first):
+    """The zero rule: Σa = B over Z only, ⌊B/|Z|⌋ each and one more for B mod |Z| of them
+    (the lowest indices of Z when lowest_first)."""
+    zeros = np.flatnonzero(scores == 0)
+    share, remainder = divmod(budget, len(zeros))
+    assert allocation.sum() == budget
+    assert (np.delete(allocation, zeros) == 0).all()  # only zero-score workers
+    assert set(allocation[zeros]) <= {share, share + 1}
+    assert (allocation[zeros] == share + 1).sum() == remainder
+    if lowest_first:
+        np.testing.assert_array_equal(allocation[zeros[:remainder]], share + 1)
+
+
+@pytest.mark.parametrize("n,budget", [(129, 40), (200, 7), (459, 23), (459, 1)])
+def test_zero_rule_spreads_evenly_above_small_worker_count(n, budget):
+    """Above SMALL_WORKER_COUNT the zero rule builds its task list on its own (not the level
+    pipeline of the small case): |Z| below, at and above B, one zero and all zeros, in a
+    batch with members without zeros (which must get the closed-form optimum) and alone."""
+    assert n > SMALL_WORKER_COUNT
+    rng = np.random.default_rng(n * budget)
+    zero_counts = sorted({1, 3, max(budget - 1, 1), budget, budget + 1, 2 * budget + 3, 100, n})
+    scores = zero_rule_rows(rng, n, budget, zero_counts + [0, 0, 0])
+    has_zero = (scores == 0).any(axis=1)
+    keys = jax.random.split(jax.random.key(n + budget), len(scores))
+    batched = {
+        "no key": np.asarray(jax.jit(jax.vmap(lambda s: allocate(s, budget)))(scores)),
+        "key": np.asarray(jax.jit(jax.vmap(lambda s, k: allocate(s, budget, k)))(scores, keys)),
+    }
+    for name, allocations in batched.items():
+        for s, a in zip(scores[~has_zero], allocations[~has_zero]):
+            np.testing.assert_array_equal(a, grid_optimum(s, budget), err_msg=name)
+        for s, a in zip(scores[has_zero], allocations[has_zero]):
+            assert_even_spread(s, a, budget, lowest_first=name == "no key")
+    # alone (unbatched), a member gets what it got in the batch
+    for index in (0, len(zero_counts) - 1, len(zero_counts)):
+        np.testing.assert_array_equal(allocate(scores[index], budget), batched["no key"][index])
+        np.testing.assert_array_equal(allocate(scores[index], budget, keys[index]),
+                                      batched["key"][index])
+
+
+@pytest.mark.parametrize("n,zeros,budget", [(459, 50, 23), (459, 10, 23), (200, 150, 23),
+                                            (100, 70, 23), (459, 3, 40)])
+def test_zero_rule_remainder_is_uniform_over_the_zero_workers(n, zeros, budget):
+    """Each zero worker gets the (⌊B/|Z|⌋ + 1)-th task with probability (B mod |Z|)/|Z|:
+    |Z| > B (every task to a distinct random zero worker) and |Z| < B, above and below
+    SMALL_WORKER_COUNT. Each worker's count over the keys is Binomial(trials, p) when the
+    draw is uniform: 5 binomial standard deviations each (a false alarm about 2e-4 over all
+    283 workers)."""
+    trials = 3000
+    rng = np.random.default_rng(zeros)
+    scores = zero_rule_rows(rng, n, budget, [zeros])[0]
+    is_zero = scores == 0
+    share, remainder = divmod(budget, zeros)
+    keys = jax.random.split(jax.random.key(zeros * n), trials)
+    allocations = np.asarray(jax.jit(jax.vmap(lambda k: allocate(scores, budget, k)))(keys))
+    np.testing.assert_array_equal(allocations.sum(axis=1), budget)
+    assert (allocations[:, ~is_zero] == 0).all()
+    extra = allocations[:, is_zero] == share + 1
+    assert ((allocations[:, is_zero] == share) | extra).all()
+    np.testing.assert_array_equal(extra.sum(axis=1), remainder)
+    probability = remainder / zeros
+    tolerance = 5 * math.sqrt(probability * (1 - probability) / trials)
+    frequency = extra.mean(axis=0)
+    assert np.abs(frequency - probability).max() < tolerance, (frequency, probability)

@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 
 import numpy as np
 import pytest
@@ -23,6 +24,7 @@ def run(capsys, *argv):
     return code, captured.out, captured.err
 
 
+@pytest.mark.slow
 def test_simulate_writes_the_documented_json(tmp_path, capsys):
     out = tmp_path / "result.json"
     code, stdout, stderr = run(capsys, *SMALL, "--policies", "ata,ata-empirical,gta,uta,ofta",
@@ -119,9 +121,12 @@ def test_interrupted_run_keeps_finished_policies(tmp_path, capsys, monkeypatch):
     assert document["complete"] is False and list(document["policies"]) == ["ofta"]
 
 
+@pytest.mark.slow
 def test_installed_console_script_and_help():
-    executable = shutil.which("ata-jax")
-    assert executable is not None, "pip install . should put ata-jax on PATH"
+    # the interpreter's scripts folder first: a virtual environment need not be activated
+    executable = shutil.which("ata-jax", path=os.pathsep.join(
+        [sysconfig.get_path("scripts"), os.environ.get("PATH", "")]))
+    assert executable is not None, "pip install . should put ata-jax in the scripts folder"
     listing = subprocess.run([executable, "--help"], capture_output=True, text=True, check=True)
     assert "simulate" in listing.stdout
     simulate_help = subprocess.run([sys.executable, "-m", "ata_jax.cli", "simulate", "--help"],
@@ -134,6 +139,7 @@ def test_installed_console_script_and_help():
     assert failed.returncode == 2 and failed.stderr.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_command_runs_seeds_on_every_core(tmp_path):
     from ata_jax.devices import cpu_core_count
 

@@ -82,6 +82,7 @@ def test_without_down_workers_a_failing_model_plays_like_the_plain_one():
         np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
 
 
+@pytest.mark.slow
 def test_gta_races_among_the_live_workers_only():
     model = failing_model()
     live = np.array([0, 2, 4])  # workers 1 and 3 are down in round 4
@@ -95,6 +96,7 @@ def test_gta_races_among_the_live_workers_only():
         np.testing.assert_allclose(got, np.sort(completions)[BUDGET - 1], rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_wasted_time_and_learners_steer_away_from_a_down_worker():
     # worker 0, the fastest (mean 58), is down for rounds 300..499 with a timeout of 3000
     n, rounds, timeout = 5, 600, 3000.0
@@ -164,6 +166,7 @@ def test_model_file_with_failures_runs_from_the_command_line(tmp_path, capsys):
     assert "timeout" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_reassigned_task_straggles_with_its_worker():
     """One straggler draw per (round, worker): reassigned tasks share the live worker's."""
     schedule = make_schedule(2, fail_start=[1, 0], fail_rounds=[5, 0], timeout=10.0,

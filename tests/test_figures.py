@@ -8,6 +8,7 @@ from ata_jax.cli import main
 from ata_jax.figures import FIGURES
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(FIGURES))
 def test_reproduce_quick_writes_figure_and_data(name, tmp_path, capsys):
     assert main(["reproduce", name, "--quick", "--out-dir", str(tmp_path)]) == 0

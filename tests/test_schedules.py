@@ -55,6 +55,7 @@ def test_cifar_swap_reverses_the_means_in_the_second_half():
     np.testing.assert_allclose(current_means(model, 51), 58.0 * np.arange(5, 0, -1), rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_discounted_learners_adapt_after_the_swap_and_the_moving_oracle_follows():
     rounds = 2000
     model = resolve_time_model("cifar-swap", 51, num_rounds=rounds)
@@ -67,6 +68,7 @@ def test_discounted_learners_adapt_after_the_swap_and_the_moving_oracle_follows(
     np.testing.assert_allclose(results["ofta-moving"].regret, 0.0, atol=1e-2)
 
 
+@pytest.mark.slow
 def test_discount_one_is_the_plain_learner():
     model = cifar(9)
     settings = dict(budget=4, num_rounds=60, num_seeds=4, seed=5, discount=1.0)
@@ -91,6 +93,7 @@ def test_invalid_schedules_are_rejected(fields, message):
         make_schedule(3, num_rounds=10, **fields)
 
 
+@pytest.mark.slow
 def test_model_file_schedule_and_cli(tmp_path, capsys):
     path = tmp_path / "load.json"
     path.write_text(json.dumps({"workers": [{"family": "exponential", "mean": 2, "count": 4}],
@@ -148,6 +151,7 @@ def test_window_statistics_are_those_of_the_last_w_rounds(counting):
         np.testing.assert_allclose(statistics.mean, expected, rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_windowed_learner_adapts_after_the_swap():
     rounds = 2000
     model = resolve_time_model("cifar-swap", 51, num_rounds=rounds)

@@ -87,6 +87,7 @@ def test_same_master_seed_same_numbers_and_seeds_independent_of_batch_size():
     assert not np.array_equal(other.per_round.round_time, fewer.per_round.round_time)
 
 
+@pytest.mark.slow
 def test_common_random_numbers_across_policies():
     keys = seed_keys(0, 8)
     # With α (or η) so large that every bound is 0, ATA and ATA-Empirical spread B by the
@@ -153,6 +154,7 @@ def test_per_round_record_sums_to_the_totals():
     np.testing.assert_allclose(gta.round_time.sum(axis=1), results["gta"].runtime, rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_a_right_prior_starts_near_the_oracle_and_a_wrong_one_is_corrected():
     model = cifar(9)
     right = simulate(model, ("ata-empirical", "ofta", "uta"), budget=4, num_rounds=300,

@@ -232,6 +232,7 @@ def test_checkpoint_misuse(tmp_path, capsys):
     assert json.loads(manifest)["config"]["seeds"] == S + 1
 
 
+@pytest.mark.slow
 def test_a_killed_command_resumes_to_identical_results(tmp_path):
     """SIGKILL the real command once a chunk is on disk; --resume finishes it, the finished
     chunks are kept as they were, and the results equal an uninterrupted run's."""
@@ -272,6 +273,7 @@ def test_a_killed_command_resumes_to_identical_results(tmp_path):
         np.testing.assert_array_equal(getattr(resumed, field), getattr(whole, field))
 
 
+@pytest.mark.slow
 def test_a_sweep_keeps_the_wasted_time_of_failing_workers():
     import dataclasses
 

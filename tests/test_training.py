@@ -133,6 +133,7 @@ def test_checkpoint_schedule_keeps_the_last_round_and_at_most_max_points(rounds,
         checkpoint_schedule(rounds, 1)
 
 
+@pytest.mark.slow
 def test_allocators_share_iterates_and_time_axes_are_cumulative_round_records():
     rounds, seeds, model = 40, 2, small_model(40)
     problem = make_problem("quadratic")
