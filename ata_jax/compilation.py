@@ -24,6 +24,9 @@ TRACE_COUNTS: collections.Counter = collections.Counter()
 """label -> how many times a program with that label has been traced (each trace: a compile).
 Labels are (entry point, policy name, n, B)."""
 
+COMPILES = collections.Counter()
+"""How many programs have been compiled (not found in the cache), by entry point name."""
+
 _CACHE: collections.OrderedDict = collections.OrderedDict()
 
 
@@ -48,6 +51,7 @@ def compiled(function: Any, *arguments, **static) -> tuple[Any, float]:
     start = time.perf_counter()
     executable = function.lower(*arguments, **static).compile()
     seconds = time.perf_counter() - start
+    COMPILES[getattr(function, "__name__", repr(function))] += 1
     _CACHE[signature] = executable
     while len(_CACHE) > CACHE_SIZE:
         _CACHE.popitem(last=False)

@@ -102,13 +102,15 @@ def run_seed(policy: Policy, model: TimeModel, hyperparameters: Hyperparameters,
 
 
 def _simulate_batch(keys, model, hyperparameters, *, policy_name, budget, num_rounds, counting,
-                    record_rounds, window_capacity):
+                    record_rounds, window_capacity, per_run):
     compilation.count_trace(("simulate", policy_name, model.size, budget))
     policy = make_policy(policy_name, budget, counting, window_capacity)
     allocates = policy_spec(policy_name).allocates
-    return jax.vmap(lambda key: run_seed(policy, model, hyperparameters, key, budget=budget,
-                                         num_rounds=num_rounds, record_rounds=record_rounds,
-                                         allocates=allocates))(keys)
+    run = lambda key, model, hyperparameters: run_seed(
+        policy, model, hyperparameters, key, budget=budget, num_rounds=num_rounds,
+        record_rounds=record_rounds, allocates=allocates)
+    return jax.vmap(run, in_axes=(0, 0 if per_run else None, 0 if per_run else None))(
+        keys, model, hyperparameters)
 
 
 def seed_mesh() -> Mesh | None:
@@ -130,20 +132,26 @@ def split_over_devices(function: Callable, batch_size: int, in_specs: tuple) -> 
 
 
 @functools.partial(jax.jit, static_argnames=("policy_name", "budget", "num_rounds", "counting",
-                                             "record_rounds", "window_capacity"))
+                                             "record_rounds", "window_capacity", "per_run"))
 def simulate_seeds(keys: jax.Array, model: TimeModel, hyperparameters: Hyperparameters, *,
                    policy_name: str, budget: int, num_rounds: int, counting: str = "task",
-                   record_rounds: bool = False, window_capacity: int = 0) -> SeedSummary:
-    """`run_seed` vmapped over keys [S]: every field gains a leading seed axis.
+                   record_rounds: bool = False, window_capacity: int = 0,
+                   per_run: bool = False) -> SeedSummary:
+    """`run_seed` vmapped over keys [R]: every field gains a leading run axis.
 
-    With several local devices and S divisible by their number, the seeds are split over
-    them with `shard_map` (each device runs its own share, no communication); a seed's
+    per_run (static): the model's and the hyperparameters' leaves carry the same leading
+    axis [R] as the keys (run r simulates its own configuration: a batch of (configuration,
+    seed) pairs); otherwise one model and one set of hyperparameters serve every key.
+    With several local devices and R divisible by their number, the runs are split over
+    them with `shard_map` (each device runs its own share, no communication); a run's
     result is the same on any number of devices.
     """
     run = functools.partial(_simulate_batch, policy_name=policy_name, budget=budget,
                             num_rounds=num_rounds, counting=counting,
-                            record_rounds=record_rounds, window_capacity=window_capacity)
-    return split_over_devices(run, keys.shape[0], (P("seeds"), P(), P()))(
+                            record_rounds=record_rounds, window_capacity=window_capacity,
+                            per_run=per_run)
+    shared = P("seeds") if per_run else P()
+    return split_over_devices(run, keys.shape[0], (P("seeds"), shared, shared))(
         keys, model, hyperparameters)
 
 
@@ -200,8 +208,8 @@ def _mean_and_std(values: np.ndarray) -> tuple[float | None, float | None]:
     return finite(float(values.mean())), finite(std)
 
 
-def simulate(model: TimeModel, policies: Sequence[str] = POLICY_NAMES, *, budget: int = 23,
-             num_rounds: int = 1000, num_seeds: int = 16, seed: int = 0,
+def simulate(model: TimeModel | Sequence[TimeModel], policies: Sequence[str] = POLICY_NAMES,
+             *, budget: int = 23, num_rounds: int = 1000, num_seeds: int = 16, seed: int = 0,
              alpha: float | None = None, eta: float | None = None, discount: float = 0.998,
              window: int = 500, counting: str = "task",
              record_rounds: bool = False,
@@ -221,7 +229,19 @@ def simulate(model: TimeModel, policies: Sequence[str] = POLICY_NAMES, *, budget
     Compilation is timed apart from the run (`compile_s`, `run_s`, with block_until_ready);
     a later call with the same shapes and static settings reuses the compiled program.
     `on_result(name, result)` is called as each policy finishes (e.g. to save it at once).
+
+    `model` may also be a sequence of models (worker configurations): the result is then a
+    list with one such dict per model, each equal to running that model alone with the same
+    seeds; models of one n run as one batch of (configuration, seed) pairs, one compile per
+    policy and n (`simulate_configurations`), and on_result(index, name, result) is called
+    for every configuration of a batch as it finishes.
     """
+    if not isinstance(model, TimeModel):
+        return simulate_configurations(
+            model, policies, budget=budget, num_rounds=num_rounds, num_seeds=num_seeds,
+            seed=seed, alpha=alpha, eta=eta, discount=discount, window=window,
+            counting=counting, record_rounds=record_rounds, on_result=on_result,
+            first_seed=first_seed, prior_mean=prior_mean, prior_count=prior_count)
     specs = [policy_spec(name) for name in policies]  # an unknown name fails before any work
     hyperparameters = Hyperparameters(
         alpha=jnp.float32(model.alpha if alpha is None else alpha),
@@ -247,6 +267,76 @@ def simulate(model: TimeModel, policies: Sequence[str] = POLICY_NAMES, *, budget
         results[name] = PolicyResult(summary.totals, summary.per_round, compile_s, run_s)
         if on_result is not None:
             on_result(name, results[name])
+    return results
+
+
+def simulate_configurations(
+        models: Sequence[TimeModel], policies: Sequence[str] = POLICY_NAMES, *,
+        budget: int = 23, num_rounds: int = 1000, num_seeds: int = 16, seed: int = 0,
+        alpha: float | None = None, eta: float | None = None, discount: float = 0.998,
+        window: int = 500, counting: str = "task", record_rounds: bool = False,
+        on_result: Callable[[int, str, PolicyResult], None] | None = None,
+        first_seed: int = 0, prior_mean: Sequence[float] | None = None,
+        prior_count: float | Sequence[float] = 1.0) -> list[dict[str, PolicyResult]]:
+    """Each policy on every model (configuration) with the same seeds: one result dict per
+    model, identical to `simulate(model, ...)` of that model alone.
+
+    The models are grouped by `configurations.batch_signature` (n, the families present, the
+    kind of schedule); each group is stacked (`configurations.stack_models`) and run as one
+    flat batch of (configuration, seed) runs, so one compile per policy and group serves any
+    number of configurations (all of the `cifar`/`sqrt` presets and random clusters of one n
+    are one group). α and η default to each model's own true values
+    (traced per configuration); given, they apply to all. A configuration's compile_s and
+    run_s are an equal share of its batch's.
+    """
+    from ata_jax.configurations import batch_signature, stack_models
+
+    specs = [policy_spec(name) for name in policies]
+    models = list(models)
+    groups: dict[tuple, list[int]] = {}
+    for index, member in enumerate(models):
+        groups.setdefault(batch_signature(member), []).append(index)
+    results: list[dict[str, PolicyResult]] = [{} for _ in models]
+    for members in groups.values():
+        size = models[members[0]].size
+        stacked = stack_models([models[index] for index in members],
+                               [f"configuration {index}" for index in members])
+        count = len(members)
+        run_configuration = np.repeat(np.arange(count), num_seeds)  # configuration-major
+        keys = seed_keys(seed, num_seeds, first_seed)[jnp.tile(jnp.arange(num_seeds), count)]
+        run_model = jax.tree.map(lambda leaf: jnp.asarray(np.asarray(leaf)[run_configuration]),
+                                 stacked)
+        value = lambda given, true: np.asarray(
+            [true(models[index]) if given is None else given for index in members], np.float32)
+        per_configuration = Hyperparameters(
+            alpha=value(alpha, lambda member: member.alpha),
+            eta=value(eta, lambda member: member.eta),
+            discount=np.full(count, discount, np.float32),
+            window=np.full(count, window, np.int32),
+            **({} if prior_mean is None else dict(
+                prior_mean=np.broadcast_to(_prior_array(prior_mean, size, "prior_mean"),
+                                           (count, size)),
+                prior_count=np.broadcast_to(_prior_array(prior_count, size, "prior_count"),
+                                            (count, size)))))
+        run_hyperparameters = jax.tree.map(
+            lambda leaf: jnp.asarray(np.asarray(leaf)[run_configuration]), per_configuration)
+        for name, spec in zip(policies, specs):
+            compiled, compile_s = compiled_simulation(
+                keys, run_model, run_hyperparameters, policy_name=name, budget=budget,
+                num_rounds=num_rounds, counting=counting, record_rounds=record_rounds,
+                window_capacity=window if spec.needs_window else 0, per_run=True)
+            start = time.perf_counter()
+            summary = jax.block_until_ready(compiled(keys, run_model, run_hyperparameters))
+            run_s = time.perf_counter() - start
+            summary = jax.tree.map(
+                lambda values: np.asarray(values, np.float64).reshape(
+                    (count, num_seeds) + values.shape[1:]), summary)
+            for position, index in enumerate(members):
+                mine = jax.tree.map(lambda values: values[position], summary)
+                results[index][name] = PolicyResult(mine.totals, mine.per_round,
+                                                    compile_s / count, run_s / count)
+                if on_result is not None:
+                    on_result(index, name, results[index][name])
     return results
 
 
