@@ -154,7 +154,7 @@ def test_one_configuration_keeps_the_single_run_json(tmp_path, capsys):
     (["--random-clusters", "0"], "--random-clusters: expected an integer >= 1"),
     (["--time-model", "cifar,,sqrt"], "expected a comma list"),
     (["--workers", "5,x"], "expected a comma list of integers"),
-    (["--time-model", f"cifar,{TRACE}", "--workers", "5"], "not in --workers 5"),
+    (["--time-model", f"cifar,{TRACE}", "--workers", "5,6"], "not in --workers 5,6"),
 ])
 def test_bad_configuration_lists_are_one_line(capsys, arguments, words):
     code, _, stderr = run(capsys, "--policies", "gta", *arguments)

@@ -124,6 +124,8 @@ def name_list(text: str) -> list[str]:
 
 def worker_list(text: str) -> list[int]:
     """A comma list of worker counts n ≥ 1."""
+    if "," not in text:
+        return [positive_int(text)]
     try:
         return [positive_int(item.strip()) for item in text.split(",")]
     except argparse.ArgumentTypeError as error:
@@ -172,7 +174,9 @@ def configurations(command: str, arguments: argparse.Namespace) -> list[tuple[di
                 model = load(name, workers)
                 entries.append(({"time_model": name, "workers": model.size}, model))
             continue
-        model = load(name, None)  # a file or a trace fixes n
+        # a file or a trace fixes n: one --workers must agree, a list must include it
+        single = arguments.workers is not None and len(arguments.workers) == 1
+        model = load(name, arguments.workers[0] if single else None)
         if arguments.workers and model.size not in arguments.workers:
             raise UsageError(f"{command}: {name} defines {model.size} workers, which is not "
                              f"in --workers {','.join(map(str, arguments.workers))}")

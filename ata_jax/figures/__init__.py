@@ -17,6 +17,7 @@ FIGURES = {
     "sensitivity": "ata_jax.figures.sensitivity",
     "theory": "ata_jax.figures.theory",
     "trace": "ata_jax.figures.trace",
+    "clusters": "ata_jax.figures.clusters",
 }
 """Figure name -> module that draws it."""
 
