@@ -215,7 +215,8 @@ def simulate(model: TimeModel | Sequence[TimeModel], policies: Sequence[str] = P
              record_rounds: bool = False,
              on_result: Callable[[str, PolicyResult], None] | None = None,
              first_seed: int = 0, prior_mean: Sequence[float] | None = None,
-             prior_count: float | Sequence[float] = 1.0) -> dict[str, PolicyResult]:
+             prior_count: float | Sequence[float] = 1.0, memory_mb: float | None = None,
+             progress: Callable[[str], None] | None = None) -> dict[str, PolicyResult]:
     """Run each policy on the same seeds and the same task draws.
 
     The seeds are first_seed..first_seed+num_seeds−1 of the master seed `seed`: processes
@@ -229,6 +230,9 @@ def simulate(model: TimeModel | Sequence[TimeModel], policies: Sequence[str] = P
     Compilation is timed apart from the run (`compile_s`, `run_s`, with block_until_ready);
     a later call with the same shapes and static settings reuses the compiled program.
     `on_result(name, result)` is called as each policy finishes (e.g. to save it at once).
+    The runs are cut into equal chunks that fit `memory_mb` (default: a safe share of the
+    machine's memory, `memory.default_memory_mb`); chunk boundaries never change a result.
+    `progress(line)` hears of each chunk when there are several.
 
     `model` may also be a sequence of models (worker configurations): the result is then a
     list with one such dict per model, each equal to running that model alone with the same
@@ -241,7 +245,8 @@ def simulate(model: TimeModel | Sequence[TimeModel], policies: Sequence[str] = P
             model, policies, budget=budget, num_rounds=num_rounds, num_seeds=num_seeds,
             seed=seed, alpha=alpha, eta=eta, discount=discount, window=window,
             counting=counting, record_rounds=record_rounds, on_result=on_result,
-            first_seed=first_seed, prior_mean=prior_mean, prior_count=prior_count)
+            first_seed=first_seed, prior_mean=prior_mean, prior_count=prior_count,
+            memory_mb=memory_mb, progress=progress)
     specs = [policy_spec(name) for name in policies]  # an unknown name fails before any work
     hyperparameters = Hyperparameters(
         alpha=jnp.float32(model.alpha if alpha is None else alpha),
@@ -250,20 +255,14 @@ def simulate(model: TimeModel | Sequence[TimeModel], policies: Sequence[str] = P
         **({} if prior_mean is None else dict(
             prior_mean=_prior_array(prior_mean, model.size, "prior_mean"),
             prior_count=_prior_array(prior_count, model.size, "prior_count"))))
-    devices = jax.local_device_count()
-    padded = -(-num_seeds // devices) * devices  # whole shares per device; extras dropped
-    keys = seed_keys(seed, padded, first_seed)
+    keys = seed_keys(seed, num_seeds, first_seed)
     results = {}
     for name, spec in zip(policies, specs):
-        compiled, compile_s = compiled_simulation(
-            keys, model, hyperparameters, policy_name=name, budget=budget,
-            num_rounds=num_rounds, counting=counting, record_rounds=record_rounds,
+        summary, compile_s, run_s = _run_in_chunks(
+            keys, model, hyperparameters, per_run=False, memory_mb=memory_mb,
+            progress=progress, policy_name=name, budget=budget, num_rounds=num_rounds,
+            counting=counting, record_rounds=record_rounds,
             window_capacity=window if spec.needs_window else 0)
-        start = time.perf_counter()
-        summary = jax.block_until_ready(compiled(keys, model, hyperparameters))
-        run_s = time.perf_counter() - start
-        summary = jax.tree.map(lambda values: np.asarray(values[:num_seeds], np.float64),
-                               summary)
         results[name] = PolicyResult(summary.totals, summary.per_round, compile_s, run_s)
         if on_result is not None:
             on_result(name, results[name])
@@ -277,7 +276,8 @@ def simulate_configurations(
         window: int = 500, counting: str = "task", record_rounds: bool = False,
         on_result: Callable[[int, str, PolicyResult], None] | None = None,
         first_seed: int = 0, prior_mean: Sequence[float] | None = None,
-        prior_count: float | Sequence[float] = 1.0) -> list[dict[str, PolicyResult]]:
+        prior_count: float | Sequence[float] = 1.0, memory_mb: float | None = None,
+        progress: Callable[[str], None] | None = None) -> list[dict[str, PolicyResult]]:
     """Each policy on every model (configuration) with the same seeds: one result dict per
     model, identical to `simulate(model, ...)` of that model alone.
 
@@ -321,16 +321,13 @@ def simulate_configurations(
         run_hyperparameters = jax.tree.map(
             lambda leaf: jnp.asarray(np.asarray(leaf)[run_configuration]), per_configuration)
         for name, spec in zip(policies, specs):
-            compiled, compile_s = compiled_simulation(
-                keys, run_model, run_hyperparameters, policy_name=name, budget=budget,
-                num_rounds=num_rounds, counting=counting, record_rounds=record_rounds,
-                window_capacity=window if spec.needs_window else 0, per_run=True)
-            start = time.perf_counter()
-            summary = jax.block_until_ready(compiled(keys, run_model, run_hyperparameters))
-            run_s = time.perf_counter() - start
+            summary, compile_s, run_s = _run_in_chunks(
+                keys, run_model, run_hyperparameters, per_run=True, memory_mb=memory_mb,
+                progress=progress, policy_name=name, budget=budget, num_rounds=num_rounds,
+                counting=counting, record_rounds=record_rounds,
+                window_capacity=window if spec.needs_window else 0)
             summary = jax.tree.map(
-                lambda values: np.asarray(values, np.float64).reshape(
-                    (count, num_seeds) + values.shape[1:]), summary)
+                lambda values: values.reshape((count, num_seeds) + values.shape[1:]), summary)
             for position, index in enumerate(members):
                 mine = jax.tree.map(lambda values: values[position], summary)
                 results[index][name] = PolicyResult(mine.totals, mine.per_round,
@@ -338,6 +335,46 @@ def simulate_configurations(
                 if on_result is not None:
                     on_result(index, name, results[index][name])
     return results
+
+
+def _run_in_chunks(keys, model, hyperparameters, *, per_run: bool, memory_mb: float | None,
+                   progress, **static):
+    """Run the batch of keys [R] (with per_run, also the model's and hyperparameters' [R]
+    leaves) in equal chunks that fit memory_mb, the last one padded with copies of the last
+    run; returns (SeedSummary of float64 NumPy [R, ...], compile seconds, run seconds)."""
+    from ata_jax.memory import bytes_per_run, default_memory_mb, plan_chunk_runs
+
+    runs, devices = keys.shape[0], jax.local_device_count()
+    one_model = jax.tree.map(lambda leaf: leaf[0], model) if per_run else model
+    run_bytes = bytes_per_run(static["policy_name"], one_model, budget=static["budget"],
+                              num_rounds=static["num_rounds"], counting=static["counting"],
+                              window_capacity=static["window_capacity"],
+                              record_rounds=static["record_rounds"], per_run_model=per_run)
+    memory_bytes = (default_memory_mb() if memory_mb is None else memory_mb) * 2**20
+    if run_bytes * devices > memory_bytes:
+        raise ValueError(f"one run of {static['policy_name']} needs about "
+                         f"{run_bytes * devices / 2**20:.1f} MB on {devices} device(s), more "
+                         f"than the memory budget of {memory_bytes / 2**20:.1f} MB: raise "
+                         "--memory-mb, or record fewer rounds")
+    size = plan_chunk_runs(runs, run_bytes, memory_bytes, devices)
+    count = -(-runs // size)
+    compiled, compile_s, run_s, pieces = None, 0.0, 0.0, []
+    for chunk in range(count):
+        index = np.minimum(np.arange(chunk * size, (chunk + 1) * size), runs - 1)
+        take = lambda tree: jax.tree.map(lambda leaf: leaf[index], tree) if per_run else tree
+        arguments = (keys[index], take(model), take(hyperparameters))
+        if compiled is None:
+            compiled, compile_s = compiled_simulation(*arguments, per_run=per_run, **static)
+        start = time.perf_counter()
+        summary = jax.block_until_ready(compiled(*arguments))
+        run_s += time.perf_counter() - start
+        valid = min(size, runs - chunk * size)
+        pieces.append(jax.tree.map(lambda values: np.asarray(values[:valid], np.float64),
+                                   summary))
+        if progress is not None and count > 1:
+            progress(f"{static['policy_name']}: chunk {chunk + 1}/{count} of {size} runs done")
+    summary = jax.tree.map(lambda *values: np.concatenate(values), *pieces)
+    return summary, compile_s, run_s
 
 
 def _prior_array(values, num_workers: int, name: str) -> jax.Array:

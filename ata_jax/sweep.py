@@ -44,6 +44,7 @@ from jax.sharding import PartitionSpec as P
 from ata_jax import compilation
 from ata_jax.allocators import Hyperparameters, make_policy, policy_spec
 from ata_jax.files import remove_temporary_files, write_json_atomically, write_npz_atomically
+from ata_jax.memory import bytes_per_run, plan_chunk_runs
 from ata_jax.metrics import CURVE_NAMES, METRIC_NAMES
 from ata_jax.simulate import run_seed, seed_keys, split_over_devices
 from ata_jax.timemodels import TimeModel
@@ -277,37 +278,6 @@ def sweep_chunk(keys: jax.Array, hyperparameters: Hyperparameters, model: TimeMo
                             window_capacity=window_capacity, curve_points=curve_points)
     return split_over_devices(run, keys.shape[0], (P("seeds"), P("seeds"), P()))(
         keys, hyperparameters, model)
-
-
-def bytes_per_run(policy_name: str, model: TimeModel, *, budget: int, num_rounds: int,
-                  counting: str = "task", window_capacity: int = 0,
-                  curve_points: int = 0) -> int:
-    """An estimate of the device memory one run holds while its chunk computes (bytes).
-
-    The policy's state (from `jax.eval_shape`, twice: the scan carry and its update), one
-    round's temporaries (≈ 8n + 2B² + 16B four-byte values: scores, the solver's grid, task
-    draws), the per-round record (one K-long row of four-byte values per curve) when curves
-    are kept, and the
-    outputs. XLA may fuse some of this away; the estimate errs high, not low.
-    """
-    policy = make_policy(policy_name, budget, counting, window_capacity)
-    scalar = Hyperparameters(jnp.float32(1), jnp.float32(1), jnp.float32(1), jnp.int32(1))
-    state = jax.eval_shape(policy.init, model, scalar)
-    state_bytes = sum(math.prod(leaf.shape) * leaf.dtype.itemsize
-                      for leaf in jax.tree.leaves(state))
-    workspace = 4 * (8 * model.size + 2 * budget * budget + 16 * budget)
-    record = len(CURVE_FIELDS) * 4 * num_rounds if curve_points else 0
-    outputs = 4 * len(SUMMARY_FIELDS) + 4 * len(CURVE_FIELDS) * curve_points + 16
-    return 2 * state_bytes + workspace + record + outputs
-
-
-def plan_chunk_runs(total_runs: int, run_bytes: int, memory_bytes: float,
-                    devices: int = 1) -> int:
-    """Runs per chunk: the most that fit `memory_bytes` at `run_bytes` each, a multiple of
-    `devices` (at least one per device), and no more than the group needs."""
-    fit = int(memory_bytes // run_bytes) // devices * devices
-    needed = -(-total_runs // devices) * devices
-    return max(devices, min(fit, needed))
 
 
 # ----------------------------------------------------------------------------- running

@@ -165,3 +165,33 @@ def test_a_duplicate_configuration_is_warned_about(capsys):
     code, _, stderr = run(capsys, "--policies", "gta", "--time-model", "cifar,cifar",
                           "--workers", "5")
     assert code == 0 and "listed twice" in stderr
+
+
+def test_chunks_that_fit_the_memory_budget_change_no_result():
+    from ata_jax.memory import bytes_per_run
+
+    models = [cifar(6), sqrt(6), random_cluster(6, 1.0, 0)]
+    settings = dict(budget=BUDGET, num_rounds=12, num_seeds=5, record_rounds=True)
+    run_bytes = bytes_per_run("ata-empirical", models[0], budget=BUDGET, num_rounds=12,
+                              record_rounds=True, per_run_model=True)
+    lines = []
+    chunked = simulate(models, ["ata-empirical"], memory_mb=4 * run_bytes / 2**20,
+                       progress=lines.append, **settings)
+    assert len(lines) >= 3 and "chunk 1/" in lines[0]  # 15 runs, 4 per chunk
+    whole = simulate(models, ["ata-empirical"], **settings)
+    for one, other in zip(chunked, whole):
+        for field in one["ata-empirical"].totals._fields:
+            np.testing.assert_array_equal(getattr(one["ata-empirical"].totals, field),
+                                          getattr(other["ata-empirical"].totals, field))
+        np.testing.assert_array_equal(one["ata-empirical"].per_round.round_time,
+                                      other["ata-empirical"].per_round.round_time)
+    alone = simulate(cifar(6), ["ata-empirical"], memory_mb=2 * run_bytes / 2**20, **settings)
+    np.testing.assert_array_equal(alone["ata-empirical"].runtime,
+                                  whole[0]["ata-empirical"].runtime)
+    with pytest.raises(ValueError, match="memory budget"):
+        simulate(cifar(6), ["ata-empirical"], memory_mb=1e-6, **settings)
+
+
+def test_a_run_that_cannot_fit_is_one_line_before_any_work(capsys):
+    code, _, stderr = run(capsys, "--policies", "gta", "--memory-mb", "0.000001")
+    assert code == 2 and "memory budget" in stderr and len(stderr.strip().splitlines()) == 1

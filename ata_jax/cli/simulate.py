@@ -76,6 +76,9 @@ def add_parser(commands) -> None:
                           help="master seed (default: 0)")
     simulate.add_argument("--per-round", action="store_true",
                           help="also write each policy's mean round time per round")
+    simulate.add_argument("--memory-mb", type=positive_float, default=None, metavar="MB",
+                          help="memory budget of one chunk of runs (default: a quarter of "
+                               "this machine's memory); more runs are done chunk by chunk")
     simulate.add_argument("--out", default=None, metavar="FILE",
                           help="write the results as JSON (updated as each policy finishes)")
     simulate.set_defaults(handler=run_simulate)
@@ -262,10 +265,13 @@ def run_simulate(arguments: argparse.Namespace) -> int:
         if arguments.out is not None:
             write_json_atomically(arguments.out, document)
 
+    from ata_jax.sweep import print_progress
+
     settings = dict(budget=arguments.budget, num_rounds=arguments.rounds,
                     num_seeds=arguments.seeds, seed=arguments.seed,
                     discount=arguments.discount, window=arguments.window,
-                    counting=arguments.counting, record_rounds=arguments.per_round)
+                    counting=arguments.counting, record_rounds=arguments.per_round,
+                    memory_mb=arguments.memory_mb, progress=print_progress)
     try:
         if single:
             alpha, eta = parameters[0]
@@ -274,7 +280,7 @@ def run_simulate(arguments: argparse.Namespace) -> int:
         else:
             simulate([model for _, model in entries], arguments.policies, alpha=arguments.alpha,
                      eta=arguments.eta, on_result=save, **settings)
-    except ConfigurationError as error:
+    except (ConfigurationError, ValueError) as error:  # cannot share a batch, does not fit
         raise UsageError(f"{command}: {error}") from None
     except KeyboardInterrupt:
         finished = [f"{name}" if single else f"{index}:{name}"
