@@ -1,7 +1,9 @@
-"""The simulation: `lax.scan` over rounds, `vmap` over seeds, metrics reduced in the scan.
+"""The simulation: `lax.scan` over rounds, `vmap` over runs, metrics reduced in the scan.
 
 One jitted function of (seed keys, model, hyperparameters) per policy; the sizes that shape
 arrays (n via the model, B, K) are static, everything a sweep varies (α, η, keys) is traced.
+A run is a seed of one model, or a (configuration, seed) pair of a batch of models
+(`simulate_configurations`); runs are done in chunks that fit a memory budget.
 
 Keys: seed j's key is fold_in(key(master_seed), j), so its results never depend on how many
 seeds run beside it. Round k's key is fold_in(seed key, k); from it, fold_in(·, 0) draws the
