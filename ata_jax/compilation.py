@@ -1,6 +1,6 @@
 """One compile cache for every jitted entry point (simulate's seeds, sweep's chunks).
 
-`compiled(function, label, *arguments, **static)` lowers and compiles `function` once per
+`compiled(function, *arguments, **static)` lowers and compiles `function` once per
 (function, static settings, argument shapes and dtypes) and returns the executable with the
 seconds spent compiling now (0.0 on a hit), so timings separate compiling from running.
 Traced values (keys, α, η, a model's parameters) never cause a recompile. The cache is

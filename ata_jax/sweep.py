@@ -56,7 +56,7 @@ CURVE_FIELDS = CURVE_NAMES
 GRID_HYPERPARAMETERS = ("alpha", "eta", "discount")
 """The traced hyperparameters a sweep's grid varies."""
 MANIFEST = "manifest.json"
-CHECKPOINT_FORMAT = "ata-jax-sweep-checkpoint/1"
+CHECKPOINT_FORMAT = "ata-jax-sweep-checkpoint/2"  # /2: one column per metric
 
 
 class SweepError(ValueError):

@@ -47,8 +47,8 @@ def add_parser(commands) -> None:
                           help="number of workers n for a preset, or a comma list (default: "
                                "51; a model file or trace fixes n)")
     simulate.add_argument("--random-clusters", type=positive_int, default=None, metavar="C",
-                          help="also run C random clusters (spec §9: means 58·exp(σZ)) for "
-                               "every n and every σ of --heterogeneity")
+                          help="run C random clusters (spec §9: means 58·exp(σZ)) for every n "
+                               "and every σ of --heterogeneity (beside --time-model, if given)")
     simulate.add_argument("--heterogeneity", type=heterogeneity_list, default=None,
                           metavar="SIGMA", help="σ of the random clusters, a number or a "
                                                 "comma list (default: 1)")
@@ -112,6 +112,8 @@ def format_table(config: dict, policies: dict) -> str:
     return "\n".join(lines)
 
 
+MAX_CONFIGURATIONS = 100_000
+"""The most configurations one run builds (each model lives in host memory)."""
 MAX_TABLES = 8
 """Configurations whose table is printed; the rest are in --out."""
 
@@ -186,7 +188,15 @@ def configurations(command: str, arguments: argparse.Namespace) -> list[tuple[di
         entries.append(({"time_model": name, "workers": model.size}, model))
     if arguments.random_clusters:
         sigmas = arguments.heterogeneity if arguments.heterogeneity is not None else [1.0]
+        total = arguments.random_clusters * len(sigmas) * len(arguments.workers or [51])
+        if total > MAX_CONFIGURATIONS:
+            raise UsageError(f"{command}: {total} random clusters is above "
+                             f"{MAX_CONFIGURATIONS} (each is built in memory before the run): "
+                             "split the study into several runs with other --seed values")
         for workers in arguments.workers or [51]:
+            if (workers + 1) * arguments.budget >= 2**31:
+                raise UsageError(f"{command}: workers x budget must stay below 2^31 (task "
+                                 "counters are 32-bit)")
             try:
                 clusters = random_clusters(workers, sigmas, arguments.random_clusters,
                                            arguments.seed)
