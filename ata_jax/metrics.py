@@ -53,6 +53,11 @@ class Column(NamedTuple):
     when: str | None = None
     with_std: bool = False
 
+    @property
+    def width(self) -> int:
+        """Characters the column's values take in a table (its header plus two, at least 12)."""
+        return max(12, len(self.header) + 2)
+
 
 class Metric(NamedTuple):
     """One measured quantity.

@@ -299,13 +299,14 @@ def simulate_configurations(
     for index, member in enumerate(models):
         groups.setdefault(batch_signature(member), []).append(index)
     results: list[dict[str, PolicyResult]] = [{} for _ in models]
+    seed_batch = seed_keys(seed, num_seeds, first_seed)
     for members in groups.values():
         size = models[members[0]].size
         stacked = stack_models([models[index] for index in members],
                                [f"configuration {index}" for index in members])
         count = len(members)
         run_configuration = np.repeat(np.arange(count), num_seeds)  # configuration-major
-        keys = seed_keys(seed, num_seeds, first_seed)[jnp.tile(jnp.arange(num_seeds), count)]
+        keys = seed_batch[jnp.tile(jnp.arange(num_seeds), count)]
         run_model = jax.tree.map(lambda leaf: jnp.asarray(np.asarray(leaf)[run_configuration]),
                                  stacked)
         value = lambda given, true: np.asarray(

@@ -92,9 +92,8 @@ def format_table(config: dict, policies: dict) -> str:
     columns = metric_columns(config)
     header = f"{'policy':<15}"
     for metric in columns:
-        width = max(12, len(metric.column.header) + 2)
-        header += f"{metric.column.header:>{width}}" + (f"{'± std':>11}"
-                                                        if metric.column.with_std else "")
+        header += f"{metric.column.header:>{metric.column.width}}" + (
+            f"{'± std':>11}" if metric.column.with_std else "")
     lines = [f"time model {config['time_model']}: n={config['workers']}, B={config['budget']}, "
              f"K={rounds} rounds, S={config['seeds']} seeds, "
              f"alpha={format_number(config['alpha'])}, eta={format_number(config['eta'])}",
@@ -104,8 +103,7 @@ def format_table(config: dict, policies: dict) -> str:
         for metric in columns:
             scale = divisor[metric.column.per]
             value = lambda key: None if row[key] is None else row[key] / scale
-            width = max(12, len(metric.column.header) + 2)
-            line += f"{format_number(value(metric.name)):>{width}}"
+            line += f"{format_number(value(metric.name)):>{metric.column.width}}"
             if metric.column.with_std:
                 line += f"{format_number(value(metric.name + '_std')):>11}"
         lines.append(line)

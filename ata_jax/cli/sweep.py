@@ -168,11 +168,10 @@ def format_table(result) -> str:
 
     config = result.config
     columns = [metric for metric in metric_columns({}) if metric.column.per != "late round"]
-    widths = [max(12, len(metric.column.header) + 2) for metric in columns]
     name_width = max(15, *(len(policy) + 1 for policy in config.policies))
     lines = [f"{'policy':<{name_width}}{'n':>5}{'B':>5}{'alpha':>11}{'eta':>9}{'gamma':>7}"
-             + "".join(f"{metric.column.header:>{width}}"
-                       for metric, width in zip(columns, widths))]
+             + "".join(f"{metric.column.header:>{metric.column.width}}"
+                       for metric in columns)]
     rows = []
     for p, policy in enumerate(config.policies):
         used, seen = reads(policy), set()
@@ -188,10 +187,10 @@ def format_table(result) -> str:
                    f"{show('alpha', f'{point.alpha:.4g}'):>11}"
                    f"{show('eta', f'{point.eta:.4g}'):>9}"
                    f"{show('discount', f'{point.discount:.4g}'):>7}")
-            for metric, width in zip(columns, widths):
+            for metric in columns:
                 value = means[SUMMARY_FIELDS.index(metric.name)]
                 value = value if metric.column.per == "total" else value / config.rounds
-                row += f"{'-' if math.isnan(value) else f'{value:.4g}':>{width}}"
+                row += f"{'-' if math.isnan(value) else f'{value:.4g}':>{metric.column.width}}"
             rows.append(row)
     lines += rows[:MAX_TABLE_ROWS]
     if len(rows) > MAX_TABLE_ROWS:
