@@ -14,9 +14,11 @@ to distinct workers of Z drawn uniformly at random with the key (lowest indices 
 None): Floyd's algorithm draws ranks within Z. Up to 128 workers both rules are one pipeline
 (the zero rule is a level whose ties are drawn at random).
 
-Ties at t* (two ℓ-optimal allocations) go to the lowest positions first: the lowest worker
-indices (for large n, the smallest scores). The spec accepts any optimal allocation; this
-fixes OFTA's choice.
+Ties at t* (two ℓ-optimal allocations) go to the lowest worker indices first, and the task
+list is ordered worker by worker in index order, for any n: the paths for n ≤ 128 and
+n > 128 give identical task lists, so a configuration padded with absent workers (score +inf:
+never loaded) across that boundary is solved exactly as alone. The spec accepts any optimal
+allocation; this fixes OFTA's choice.
 
 Tuned for XLA's CPU backend (never measured on an accelerator): no sort, cumsum, scatter or
 reduction along the worker axis in the loops (sums are dot products, `total`; ranks and
@@ -104,20 +106,37 @@ def zero_shares(is_zero: jax.Array, budget: int) -> tuple[jax.Array, jax.Array, 
     return size, budget // size, budget % size
 
 
+def ascending(values: jax.Array, valid: jax.Array) -> jax.Array:
+    """int32[k]: the distinct entries of values int32[k] where valid, in ascending order,
+    then zeros. Each entry's place is the count of smaller valid entries, and the list is
+    read off with one select per place: O(k²) elementwise work for a short list (k ≤ B), no
+    sort or scatter."""
+    place = jnp.sum(valid[None, :] & (values[None, :] < values[:, None]), axis=-1)
+    steps = jnp.arange(values.shape[-1], dtype=jnp.int32)
+    chosen = valid[None, :] & (place[None, :] == steps[:, None])
+    return jnp.sum(jnp.where(chosen, values[None, :], 0), axis=-1).astype(jnp.int32)
+
+
 def zero_rule(is_zero: jax.Array, budget: int, random_bits: jax.Array | None) -> Assignment:
     """Spread B tasks evenly over Z = {i : is_zero_i}: ⌊B/|Z|⌋ each, the remainder one each to
     distinct members of Z drawn uniformly (Floyd's algorithm on ranks within Z, mapped to
     workers by `members_by_rank`).
 
-    O(n) elementwise work plus O(B²): no selection over n workers.
+    The tasks are listed worker by worker in index order, as the level pipeline of the small
+    case lists them (so both give the same task list, and sums over it round alike): the
+    loaded ranks are 0..|Z|−1 when every member gets a share (|Z| ≤ B), else the B drawn
+    ranks in ascending order. O(n) elementwise work plus O(B²): no selection over n workers.
     """
     safe_size, share, remainder = zero_shares(is_zero, budget)
     extra = distinct_ranks(random_bits, remainder, safe_size, budget)
-    task = jnp.arange(budget, dtype=jnp.int32)
-    even = share * safe_size
-    rank = jnp.where(task < even, task % safe_size, extra[jnp.maximum(task - even, 0)])
-    slot = jnp.where(task < even, task // safe_size, share)
-    worker = members_by_rank(is_zero, jnp.clip(rank, 0, safe_size - 1))
+    place = jnp.arange(budget, dtype=jnp.int32)
+    drawn = jnp.any(extra[None, :] == place[:, None], axis=-1)  # rank `place` got one more
+    spread = share > 0
+    ranks = jnp.where(spread, place, ascending(extra, extra >= 0))
+    counts = jnp.where(spread, jnp.where(place < safe_size, share + drawn, 0),
+                       (place < remainder).astype(jnp.int32))
+    position, slot = tasks_from_counts(counts.astype(jnp.int32), budget)
+    worker = members_by_rank(is_zero, jnp.clip(ranks[position], 0, safe_size - 1))
     return Assignment(worker=jnp.minimum(worker, is_zero.shape[-1] - 1),
                       slot=slot.astype(jnp.int32))
 
@@ -360,9 +379,13 @@ def _assign_large_batch(scores, random_bits, budget, randomized) -> Assignment:
             is_zero, bits)
 
     def positive_only():
-        negative, candidates = lax.top_k(-jnp.where(is_zero, 1.0, scores),
-                                         min(budget, scores.shape[-1]))
-        level = jax.vmap(lambda s: water_level(s, budget))(-negative)
+        positive = jnp.where(is_zero, 1.0, scores)
+        _, candidates = lax.top_k(-positive, min(budget, scores.shape[-1]))
+        # in index order: ties at the level then go to the lowest indices and the tasks are
+        # listed as the small case lists them (identical results on either side of 128)
+        candidates = jax.vmap(lambda c: ascending(c, jnp.ones(c.shape, bool)))(candidates)
+        level = jax.vmap(lambda s: water_level(s, budget))(
+            jnp.take_along_axis(positive, candidates, axis=-1).astype(jnp.float32))
         counts = _counts_batch(level, None, random_bits)
         position, slot = jax.vmap(lambda c: tasks_from_counts(c, budget))(counts)
         return Assignment(worker=jnp.take_along_axis(candidates, position, axis=-1)

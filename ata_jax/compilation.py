@@ -35,6 +35,11 @@ def count_trace(label: Hashable) -> None:
     TRACE_COUNTS[label] += 1
 
 
+def clear() -> None:
+    """Drop every compiled program (benchmarks that time compiling call this first)."""
+    _CACHE.clear()
+
+
 def _signature(function: Callable, arguments: tuple, static: dict) -> tuple:
     leaves = jax.tree.leaves(arguments)
     return (function, tuple(sorted(static.items())), jax.tree.structure(arguments),

@@ -1,10 +1,19 @@
 """Worker configurations as a batch axis: several time models simulated in one compiled batch.
 
-Models with the same number of workers n stack into one batched `TimeModel` (`stack_models`):
-every array leaf gains a leading configuration axis [C], and the static set of families is
-the union of theirs (each worker still draws from its own family: the sampler selects by the
-per-worker family id, so a worker's times do not depend on which families sit beside it).
-The simulation then vmaps (configuration, seed) pairs, one compiled program per policy and n.
+Models stack into one batched `TimeModel` (`stack_models`): every array leaf gains a leading
+configuration axis [C], models with fewer workers than the largest are padded with absent
+workers (`pad_model`), and the static set of families is the union of theirs (each worker
+still draws from its own family: the sampler selects by the per-worker family id, so a
+worker's times do not depend on which families sit beside it). The simulation then vmaps
+(configuration, seed) pairs, one compiled program per policy.
+
+Padding changes nothing a configuration computes: a task's time depends on (seed, round,
+worker, slot) only, absent workers never receive a task, race, or enter the zero rule, and
+the solver's task list is the same on both sides of its n = 128 switch. A configuration's
+results then equal its run alone to float32 rounding (XLA's CPU compiler contracts
+multiply-adds differently in different programs; docs/performance.md). It is not free: an
+absent worker still costs the elementwise work of a present one (a batch runs at its
+largest n).
 
 Random clusters (spec §9): n workers with means μ_i = m·exp(σ·Z_i), Z_i standard normal, and
 tasks X_i = μ_i/2 + Exp(mean μ_i/2) (the `cifar` shape), m = 58. Cluster c's Z are drawn from
@@ -20,6 +29,7 @@ from typing import Sequence
 import jax
 import numpy as np
 
+from ata_jax.schedules import pad_schedule
 from ata_jax.timemodels import FAMILIES, ModelError, TimeModel, make_model
 
 CLUSTER_MEAN_SCALE = 58.0
@@ -33,26 +43,53 @@ class ConfigurationError(ValueError):
 
 
 def batch_signature(model: TimeModel) -> tuple:
-    """What configurations must share to run in one batch with results identical to their
-    runs alone: n, the families present, the kind of schedule, and not being a trace (each
-    trace is a batch of its own).
+    """What configurations share to run in one batch: the families present, the kind of
+    schedule, and not being a trace (each trace is a batch of its own). Models of different
+    n share a batch, padded to the largest (`pad_model`).
 
-    The families are part of it because XLA's CPU code generation for one family's sampler
-    changes with the samplers compiled beside it: an exponential worker's times moved by one
-    float32 ulp when a uniform family was present (docs/performance.md).
+    The families are part of it for cost: a batch's sampler computes every family of the
+    union for every task (and an exponential worker's times moved by one float32 ulp when a
+    uniform family was compiled beside it: docs/performance.md).
     """
     replay = None if model.replay is None else id(model)
-    return (model.size, model.families, jax.tree.structure(model.schedule), replay)
+    return (model.families, jax.tree.structure(model.schedule), replay)
+
+
+def pad_model(model: TimeModel, size: int) -> TimeModel:
+    """`model` with absent workers appended up to `size` workers (NumPy leaves).
+
+    An absent worker copies worker 0's family and parameters (so its draws, computed and
+    discarded, are well defined), has mean +inf and ψ1 norm 0, and neutral schedule values;
+    `present` marks it False. Every policy then leaves it alone (`timemodels.TimeModel`), and
+    the present workers' results are identical to the model's alone.
+    """
+    if model.replay is not None:
+        raise ConfigurationError("a replayed trace cannot be padded with absent workers")
+    n = model.size
+    if size < n:
+        raise ConfigurationError(f"cannot pad a model of {n} workers to {size}")
+    extra = size - n
+    pad = lambda values, fill: np.concatenate([np.asarray(values),
+                                               np.full((extra,) + np.shape(values)[1:], fill,
+                                                       np.asarray(values).dtype)])
+    present = np.ones(n, bool) if model.present is None else np.asarray(model.present)
+    return dataclasses.replace(
+        model, family=pad(model.family, np.asarray(model.family)[0]),
+        params=np.concatenate([np.asarray(model.params),
+                               np.repeat(np.asarray(model.params)[:1], extra, axis=0)]),
+        mean=pad(model.mean, np.inf), psi1=pad(model.psi1, 0.0),
+        schedule=pad_schedule(model.schedule, size), present=pad(present, False))
 
 
 def stack_models(models: Sequence[TimeModel], labels: Sequence[str] | None = None) -> TimeModel:
     """One `TimeModel` whose array leaves carry a leading configuration axis [C].
 
-    All models must have the same n and the same kind of schedule (none, or schedules of the
-    same structure); traces (replayed models) cannot share a batch with other models.
-    `labels` name the configurations in errors. The static `families` is the union, so models
-    of different family sets stack too, though their times may then differ from their runs
-    alone in the last bit (see `batch_signature`).
+    Models of fewer workers than the largest are padded with absent workers (`pad_model`,
+    the batch then has a `present` mask); all must have the same kind of schedule (none, or
+    schedules of the same structure); traces (replayed models) cannot share a batch with
+    other models. `labels` name the configurations in errors. The static `families` is the
+    union, so models of different family sets stack too (at the cost `batch_signature`
+    names).
     """
     if not models:
         raise ConfigurationError("no configurations to stack")
@@ -64,15 +101,15 @@ def stack_models(models: Sequence[TimeModel], labels: Sequence[str] | None = Non
             raise ConfigurationError(f"{label} is a replayed trace, which cannot share a batch "
                                      "with other configurations: run it on its own")
     for label, model in zip(labels[1:], models[1:]):
-        if model.size != first.size:
-            raise ConfigurationError(f"{labels[0]} has {first.size} workers and {label} "
-                                     f"{model.size}: only models of one n stack")
         if jax.tree.structure(model.schedule) != jax.tree.structure(first.schedule):
             raise ConfigurationError(f"{labels[0]} and {label} have schedules of different "
                                      "kinds (one changes over rounds and the other does not, or "
                                      "they change in different ways): run them apart")
     families = tuple(sorted(set().union(*(model.families for model in models))))
-    arrays = [dataclasses.replace(model, families=families) for model in models]
+    size = max(model.size for model in models)
+    padded = any(model.size != size or model.present is not None for model in models)
+    arrays = [dataclasses.replace(pad_model(model, size) if padded else model,
+                                  families=families) for model in models]
     return jax.tree.map(lambda *leaves: np.stack([np.asarray(leaf) for leaf in leaves]),
                         *arrays)
 
@@ -113,4 +150,4 @@ def random_clusters(num_workers: int, heterogeneities: Sequence[float], count: i
 
 
 __all__ = ["ConfigurationError", "ModelError", "configuration", "random_cluster",
-           "random_clusters", "stack_models"]
+           "random_clusters", "pad_model", "stack_models"]

@@ -25,6 +25,8 @@ class RoundOutcome(NamedTuple):
     proxy_loss: ℓ(a_k, μ_k) = max_i a_k,i·μ_k,i; NaN for a policy without an allocation (GTA).
     wasted_time: the time held by failed workers (0 without failures, see `ata_jax.rounds`).
     workers_used: how many workers ran at least one task (all live workers in GTA's race).
+    idle_time: Σ over those workers of (C_k − T_ik), the time they waited for the round to
+      end (0 in GTA's race, where every live worker works until the end).
     """
 
     round_time: jax.Array
@@ -32,6 +34,7 @@ class RoundOutcome(NamedTuple):
     proxy_loss: jax.Array
     wasted_time: jax.Array
     workers_used: jax.Array
+    idle_time: jax.Array
 
 
 class RoundContext(NamedTuple):
@@ -83,11 +86,6 @@ class Metric(NamedTuple):
     column: Column | None = None
 
 
-def _idle_time(outcome: RoundOutcome, context: RoundContext) -> jax.Array:
-    # every worker that ran a task is held until the round ends: Σ_{used} (C_k − T_ik)
-    return outcome.workers_used * outcome.round_time - outcome.worker_time
-
-
 def _late_round_time(outcome: RoundOutcome, context: RoundContext) -> jax.Array:
     return jnp.where(context.round_number > context.num_rounds // 2, outcome.round_time, 0.0)
 
@@ -110,7 +108,8 @@ METRICS: tuple[Metric, ...] = (
            lambda outcome, context: outcome.wasted_time, requires="failures",
            column=Column("wasted (per round)", when="failures")),
     Metric("idle_time", "Σ_k Σ_i (C_k − T_ik) over the workers that ran a task: time they "
-           "waited for the round to end", _idle_time, column=Column("idle time")),
+           "waited for the round to end", lambda outcome, context: outcome.idle_time,
+           column=Column("idle time")),
     Metric("workers_used", "Σ_k of the number of workers that ran a task",
            lambda outcome, context: outcome.workers_used.astype(jnp.float32),
            column=Column("workers")),

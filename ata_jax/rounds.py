@@ -35,7 +35,8 @@ from jax import lax
 from ata_jax.allocation import Assignment, assignment_proxy_loss
 from ata_jax.metrics import RoundOutcome
 from ata_jax.schedules import is_down
-from ata_jax.timemodels import TimeModel, current_means, round_key_words, task_times
+from ata_jax.timemodels import (TimeModel, current_means, present_workers, round_key_words,
+                                task_times)
 
 
 class PlayedRound(NamedTuple):
@@ -64,10 +65,17 @@ def play_assignment(model: TimeModel, task_key: jax.Array, assignment: Assignmen
                                    round_number, times, loss)
     busy_time = jnp.zeros(model.size, times.dtype).at[assignment.worker].add(times)
     # the loaded workers' longest busy time: read at the B tasks, not reduced over n
-    return PlayedRound(busy_time, RoundOutcome(
+    return PlayedRound(busy_time, _outcome(
         round_time=jnp.max(busy_time[assignment.worker]), worker_time=jnp.sum(times),
         proxy_loss=loss, wasted_time=jnp.zeros_like(times[0]),
         workers_used=jnp.sum(assignment.slot == 0, dtype=jnp.int32)))  # one first task each
+
+
+def _outcome(**fields) -> RoundOutcome:
+    """An allocation's `RoundOutcome`: every worker used is held until the round ends, so
+    the idle time is workers_used·C_k − Σ_i T_ik."""
+    return RoundOutcome(**fields, idle_time=fields["workers_used"] * fields["round_time"]
+                        - fields["worker_time"])
 
 
 def _play_with_failures(model, task_key, task_words, assignment, budget, round_number, times,
@@ -83,23 +91,28 @@ def _play_with_failures(model, task_key, task_words, assignment, budget, round_n
     reassign_words = round_key_words(jax.random.fold_in(task_key, 2))  # apart from own draws
 
     def reassign(index, carry):
-        free_at, extra_time, extra_count = carry
+        free_at, extra_time, extra_count, extra_total = carry
         worker = jnp.argmin(free_at)
         duration = task_times(model, None, worker, extra_count[worker], budget,
                               round_number, straggle_words=task_words, key_words=reassign_words)
         duration = jnp.where(index < num_lost, duration, 0.0)
         return (free_at.at[worker].add(duration), extra_time.at[worker].add(duration),
-                extra_count.at[worker].add((index < num_lost).astype(jnp.int32)))
+                extra_count.at[worker].add((index < num_lost).astype(jnp.int32)),
+                extra_total + duration)
 
-    free_at = jnp.where(down, jnp.inf, jnp.maximum(timeout, own_time))
-    free_at, extra_time, extra_count = lax.fori_loop(
-        0, budget, reassign, (free_at, jnp.zeros(n, times.dtype), jnp.zeros(n, jnp.int32)))
+    # down and absent workers are never free to take a reassigned task
+    free_at = jnp.where(down | ~present_workers(model), jnp.inf, jnp.maximum(timeout, own_time))
+    free_at, extra_time, extra_count, extra_total = lax.fori_loop(
+        0, budget, reassign, (free_at, jnp.zeros(n, times.dtype), jnp.zeros(n, jnp.int32),
+                              jnp.zeros((), times.dtype)))
     finish = jnp.where(extra_count > 0, free_at, own_time)
     held = jnp.zeros(n, times.dtype).at[assignment.worker].add(task_lost.astype(times.dtype))
     holds_live_task = jnp.zeros(n, bool).at[assignment.worker].max(~task_lost)
-    return PlayedRound(jnp.where(holds_lost_task, timeout * held, own_time), RoundOutcome(
+    return PlayedRound(jnp.where(holds_lost_task, timeout * held, own_time), _outcome(
         round_time=jnp.max(jnp.where(down, 0.0, finish)),
-        worker_time=jnp.sum(own_time) + jnp.sum(extra_time), proxy_loss=loss,
+        # summed over the round's B tasks, not over the n workers: the same sum (and rounding)
+        # whatever absent workers pad the model
+        worker_time=jnp.sum(jnp.where(task_lost, 0.0, times)) + extra_total, proxy_loss=loss,
         wasted_time=timeout * jnp.sum(holds_lost_task),
         workers_used=jnp.sum(holds_live_task | (extra_count > 0), dtype=jnp.int32)))
 
@@ -120,6 +133,8 @@ def race_time(model: TimeModel, key_words: jax.Array, workers: jax.Array, budget
                        key_words=key_words)
     if has_failures(model):  # a down worker never completes
         first = jnp.where(is_down(model.schedule, round_number, workers), jnp.inf, first)
+    if model.present is not None:  # nor does an absent one
+        first = jnp.where(jnp.asarray(model.present)[workers], first, jnp.inf)
     negative_first, ranked = lax.top_k(-first, min(budget, count))
     candidates = workers[ranked] if count < model.size else ranked
     pending = -negative_first            # next completion time of each candidate
@@ -150,8 +165,10 @@ def worker_lower_bounds(model: TimeModel) -> jax.Array:
 
     Column 0 of every family's parameters is one: the constant's value, the exponential's,
     half-normal's, lognormal's and gamma's shift, the uniform's low end (timemodels' table).
+    An absent worker's is +inf.
     """
-    return jnp.asarray(model.params, jnp.float32)[..., 0]
+    lower = jnp.asarray(model.params, jnp.float32)[..., 0]
+    return lower if model.present is None else jnp.where(model.present, lower, jnp.inf)
 
 
 def _prunable(model: TimeModel, budget: int) -> bool:

@@ -131,6 +131,26 @@ def _failures(num_workers: int, where: str, num_rounds: int | None, fields: dict
             "timeout": np.float32(timeout)}
 
 
+NEUTRAL = {"change_factor": 1.0, "drift": 0.0, "amplitude": 0.0, "phase": 0.0,
+           "straggle_probability": 0.0, "straggle_factor": 1.0, "fail_start": 0,
+           "fail_rounds": 0}
+"""Per-worker values that leave a worker's times alone and never take it down (padding)."""
+
+
+def pad_schedule(schedule: Schedule | None, size: int) -> Schedule | None:
+    """`schedule` for `size` ≥ n workers: the added workers get the NEUTRAL values (NumPy)."""
+    if schedule is None:
+        return None
+    padded = {}
+    for name, value in schedule._asdict().items():
+        if name in NEUTRAL and value is not None:
+            value = np.asarray(value)
+            value = np.concatenate([value, np.full(size - value.shape[-1], NEUTRAL[name],
+                                                   value.dtype)])
+        padded[name] = value
+    return Schedule(**padded)
+
+
 def changes_speed(schedule: Schedule | None) -> bool:
     """Whether `schedule` ever changes a worker's task-time distribution (a step change,
     drift, periodic load or stragglers), as opposed to only taking workers down. Host only."""

@@ -238,9 +238,9 @@ def simulate(model: TimeModel | Sequence[TimeModel], policies: Sequence[str] = P
 
     `model` may also be a sequence of models (worker configurations): the result is then a
     list with one such dict per model, each equal to running that model alone with the same
-    seeds; models of one n run as one batch of (configuration, seed) pairs, one compile per
-    policy and n (`simulate_configurations`), and on_result(index, name, result) is called
-    for every configuration of a batch as it finishes.
+    seeds; the models run as one batch of (configuration, seed) pairs, padded to the largest
+    n, one compile per policy (`simulate_configurations`), and on_result(index, name, result)
+    is called for every configuration of a batch as it finishes.
     """
     if not isinstance(model, TimeModel):
         return simulate_configurations(
@@ -281,14 +281,14 @@ def simulate_configurations(
         prior_count: float | Sequence[float] = 1.0, memory_mb: float | None = None,
         progress: Callable[[str], None] | None = None) -> list[dict[str, PolicyResult]]:
     """Each policy on every model (configuration) with the same seeds: one result dict per
-    model, identical to `simulate(model, ...)` of that model alone.
+    model, equal to `simulate(model, ...)` of that model alone to float32 rounding.
 
-    The models are grouped by `configurations.batch_signature` (n, the families present, the
-    kind of schedule); each group is stacked (`configurations.stack_models`) and run as one
-    flat batch of (configuration, seed) runs, so one compile per policy and group serves any
-    number of configurations (all of the `cifar`/`sqrt` presets and random clusters of one n
-    are one group). α and η default to each model's own true values
-    (traced per configuration); given, they apply to all. A configuration's compile_s and
+    The models are grouped by `configurations.batch_signature` (the families present, the
+    kind of schedule); each group is stacked (`configurations.stack_models`, padding the
+    smaller n with absent workers) and run as one flat batch of (configuration, seed) runs,
+    so one compile per policy and group serves any number of configurations (the `cifar` and
+    `sqrt` presets of any n and random clusters are one group). α and η default to each
+    model's own true values (traced per configuration); given, they apply to all. A configuration's compile_s and
     run_s are an equal share of its batch's.
     """
     from ata_jax.configurations import batch_signature, stack_models
@@ -301,7 +301,7 @@ def simulate_configurations(
     results: list[dict[str, PolicyResult]] = [{} for _ in models]
     seed_batch = seed_keys(seed, num_seeds, first_seed)
     for members in groups.values():
-        size = models[members[0]].size
+        size = max(models[index].size for index in members)
         stacked = stack_models([models[index] for index in members],
                                [f"configuration {index}" for index in members])
         count = len(members)
@@ -309,6 +309,10 @@ def simulate_configurations(
         keys = seed_batch[jnp.tile(jnp.arange(num_seeds), count)]
         run_model = jax.tree.map(lambda leaf: jnp.asarray(np.asarray(leaf)[run_configuration]),
                                  stacked)
+        # each configuration's n numbers, padded with zeros for its absent workers
+        prior_rows = lambda values, name: np.stack([np.pad(np.asarray(_prior_array(
+            values, models[index].size, name)), (0, size - models[index].size))
+            for index in members])
         value = lambda given, true: np.asarray(
             [true(models[index]) if given is None else given for index in members], np.float32)
         per_configuration = Hyperparameters(
@@ -317,10 +321,8 @@ def simulate_configurations(
             discount=np.full(count, discount, np.float32),
             window=np.full(count, window, np.int32),
             **({} if prior_mean is None else dict(
-                prior_mean=np.broadcast_to(_prior_array(prior_mean, size, "prior_mean"),
-                                           (count, size)),
-                prior_count=np.broadcast_to(_prior_array(prior_count, size, "prior_count"),
-                                            (count, size)))))
+                prior_mean=prior_rows(prior_mean, "prior_mean"),
+                prior_count=prior_rows(prior_count, "prior_count"))))
         run_hyperparameters = jax.tree.map(
             lambda leaf: jnp.asarray(np.asarray(leaf)[run_configuration]), per_configuration)
         for name, spec in zip(policies, specs):

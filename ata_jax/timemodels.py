@@ -70,7 +70,8 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 @functools.partial(jax.tree_util.register_dataclass,
-                   data_fields=["family", "params", "mean", "psi1", "schedule", "replay"],
+                   data_fields=["family", "params", "mean", "psi1", "schedule", "replay",
+                                "present"],
                    meta_fields=["families"])
 @dataclasses.dataclass(frozen=True)
 class TimeModel:
@@ -86,6 +87,10 @@ class TimeModel:
         means and ψ1 norms above are those of the stationary base model.
       replay: a `replay.ReplayTable` of recorded times that replaces the families (then
         `families` is empty), or None.
+      present: bool[n], False for the absent workers that pad a configuration to a batch's
+        n (`configurations.pad_model`), or None (every worker present). An absent worker's
+        mean is +inf: it never receives a task, never races, and draws no random number
+        that a present worker's times depend on.
     """
 
     family: Any
@@ -95,6 +100,7 @@ class TimeModel:
     families: tuple[int, ...]
     schedule: Any = None
     replay: Any = None
+    present: Any = None
 
     @property
     def size(self) -> int:
@@ -349,6 +355,20 @@ def current_means(model: TimeModel, round_number: jax.Array) -> jax.Array:
     return mean * mean_multiplier(model.schedule, round_number, jnp.arange(model.size))
 
 
+def present_workers(model: TimeModel) -> jax.Array:
+    """bool[n]: which workers are present (all of them unless the model is padded)."""
+    if model.present is None:
+        return jnp.ones(model.size, bool)
+    return jnp.asarray(model.present)
+
+
+def worker_count(model: TimeModel):
+    """The number of present workers: the static n, or a traced count for a padded model."""
+    if model.present is None:
+        return model.size
+    return jnp.sum(jnp.asarray(model.present), dtype=jnp.int32)
+
+
 def round_key_words(key: jax.Array) -> jax.Array:
     """uint32[2]: the words a round's task key hashes task counters with (compute once per
     round and pass to `task_times` as key_words when drawing task by task)."""
@@ -401,8 +421,9 @@ def task_times(model: TimeModel, key: jax.Array | None, worker: jax.Array, slot:
     if model.schedule is not None:
         if round_number is None:
             raise ValueError("task_times: a scheduled (non-stationary) model needs round_number")
-        # one straggler draw per (round, worker): counters above every task's counter
-        straggle_counter = (model.size * num_slots + worker).astype(jnp.uint32)
+        # one straggler draw per (round, worker): counters above every present task's
+        # counter, placed by the present count so that padding does not move them
+        straggle_counter = (worker_count(model) * num_slots + worker).astype(jnp.uint32)
         straggle_words = key_words if straggle_words is None else straggle_words
         straggle_bits = _hash_counters(straggle_words, straggle_counter)[0]
         result = result * multiplier(model.schedule, round_number, worker,

@@ -10,8 +10,8 @@ import pytest
 
 from ata_jax.cli import main
 from ata_jax.compilation import TRACE_COUNTS
-from ata_jax.configurations import (ConfigurationError, batch_signature, random_cluster,
-                                    random_clusters, stack_models)
+from ata_jax.configurations import (ConfigurationError, batch_signature, pad_model,
+                                    random_cluster, random_clusters, stack_models)
 from ata_jax.schedules import make_schedule
 from ata_jax.simulate import simulate
 from ata_jax.timemodels import cifar, cifar_swap, heterogeneous, sqrt
@@ -27,38 +27,98 @@ def failing(model, timeout):
         timeout=timeout))
 
 
-def assert_identical(together, models, policies, ulps=0, **settings):
-    """Every total and every round of each configuration equals its run alone: exactly, or
-    within `ulps` float32 units in the last place."""
-    compare = (np.testing.assert_array_equal if ulps == 0 else
-               lambda a, b, err_msg: np.testing.assert_allclose(
-                   a, b, rtol=ulps * np.finfo(np.float32).eps, err_msg=err_msg))
+def assert_as_run_alone(together, models, policies, ulps=2, **settings):
+    """Every total and every round of each configuration equals its run alone, to `ulps`
+    float32 units in the last place: the batch is another XLA program, and XLA's CPU
+    compiler contracts multiply-adds (ours and those inside log1p, ndtri) into FMAs
+    differently in different programs (docs/performance.md). A time that is a difference
+    (the idle time, used·C − worker time) is held to ulps of the worker time it cancels."""
+    eps = np.finfo(np.float32).eps
     for index, model in enumerate(models):
         alone = simulate(model, policies, **settings)
         for name in policies:
-            for field in alone[name].totals._fields:
-                compare(getattr(together[index][name].totals, field),
-                        getattr(alone[name].totals, field), err_msg=f"{index} {name} {field}")
-            for field in alone[name].per_round._fields:
-                compare(getattr(together[index][name].per_round, field),
-                        getattr(alone[name].per_round, field),
-                        err_msg=f"{index} {name} {field} per round")
+            for record in ("totals", "per_round"):
+                expected, got = getattr(alone[name], record), getattr(together[index][name],
+                                                                       record)
+                scale = ulps * eps * np.abs(np.asarray(expected.worker_time))
+                for field in expected._fields:
+                    atol = np.max(scale) if field == "idle_time" else 0.0
+                    np.testing.assert_allclose(
+                        getattr(got, field), getattr(expected, field), rtol=ulps * eps,
+                        atol=atol, err_msg=f"{index} {name} {field} ({record})")
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("models, policies, ulps", [
+@pytest.mark.parametrize("models, policies", [
     ([cifar(6), sqrt(6), random_cluster(6, 1.5, 2), cifar(5)],
-     ["ata-empirical", "gta", "uta", "ata-window"], 0),
-    ([failing(cifar(6), 400.0), failing(sqrt(6), 300.0)], ["ata", "gta", "ofta-moving"], 0),
-    # known gap (docs/performance.md): with a schedule, a randomised allocation's busy times
-    # may differ from the run alone in the last float32 bit
-    ([cifar_swap(6, ROUNDS), cifar_swap(6, ROUNDS)], ["ata", "uta", "ofta-moving"], 2),
+     ["ata-empirical", "gta", "uta", "ata-window"]),
+    ([failing(cifar(6), 400.0), failing(sqrt(6), 300.0)], ["ata", "gta", "ofta-moving"]),
+    ([cifar_swap(6, ROUNDS), cifar_swap(6, ROUNDS)], ["ata", "uta", "ofta-moving"]),
 ], ids=["stationary", "failures", "schedules"])
-def test_each_configuration_equals_its_run_alone(models, policies, ulps):
+def test_each_configuration_equals_its_run_alone(models, policies):
     settings = dict(budget=BUDGET, num_rounds=ROUNDS, num_seeds=SEEDS, record_rounds=True)
     together = simulate(models, policies, **settings)
     assert len(together) == len(models)
-    assert_identical(together, models, policies, ulps, **settings)
+    assert_as_run_alone(together, models, policies, **settings)
+
+
+def stragglers(model):
+    return dataclasses.replace(model, schedule=make_schedule(
+        model.size, straggle_probability=0.3, straggle_factor=4.0))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("models, policies", [
+    # across the solver's n = 128 switch, with GTA's race pruned when alone (n > 4B)
+    ([cifar(5), random_cluster(131, 1.0, 0)], ["ata", "ata-empirical", "gta", "uta", "ofta"]),
+    ([failing(cifar(6), 400.0), failing(sqrt(131), 300.0)], ["ata", "gta"]),
+    ([stragglers(cifar(4)), stragglers(sqrt(131))], ["ata-empirical", "gta", "ofta-moving"]),
+], ids=["stationary", "failures", "stragglers"])
+def test_a_padded_configuration_equals_its_run_alone(models, policies):
+    """Mixed n in one batch: the smaller configurations are padded with absent workers, and
+    each one's every total and round is its run alone (common random numbers: a task's time
+    depends on (seed, round, worker, slot) only)."""
+    settings = dict(budget=BUDGET, num_rounds=ROUNDS, num_seeds=SEEDS, record_rounds=True)
+    before = TRACE_COUNTS.copy()
+    together = simulate(models, policies, **settings)
+    largest = max(model.size for model in models)
+    for name in policies:  # one batch, at the largest n
+        key = ("simulate", name, largest, BUDGET)
+        assert TRACE_COUNTS[key] - before[key] == 1, name
+    assert_as_run_alone(together, models, policies, **settings)
+
+
+def test_padding_adds_workers_that_are_never_used():
+    padded = pad_model(failing(cifar(3), 100.0), 5)
+    np.testing.assert_array_equal(padded.present, [True] * 3 + [False] * 2)
+    np.testing.assert_array_equal(padded.mean[3:], np.inf)
+    np.testing.assert_array_equal(padded.schedule.fail_start[3:], 0)  # never down
+    assert padded.alpha == cifar(3).alpha and padded.eta == cifar(3).eta
+    stacked = stack_models([cifar(3), sqrt(5)])
+    assert stacked.family.shape == (2, 5)
+    np.testing.assert_array_equal(stacked.present, [[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]])
+    with pytest.raises(ConfigurationError, match="cannot pad"):
+        pad_model(cifar(5), 3)
+    # UTA and OFTA never load an absent worker; GTA's worker time counts the present ones
+    results = simulate([cifar(2), cifar(40)], ["uta", "ofta", "gta"], budget=7, num_rounds=5,
+                       num_seeds=2, record_rounds=True)
+    for name in ("uta", "ofta"):
+        assert results[0][name].workers_used.max() <= 2 * 5
+    np.testing.assert_allclose(results[0]["gta"].worker_time, 2 * results[0]["gta"].runtime,
+                               rtol=1e-6)
+
+
+def test_a_prior_for_configurations_of_different_n():
+    """A prior of one number serves every n; one of n numbers only that n (a clear error)."""
+    models = [cifar(3), cifar(5)]
+    settings = dict(budget=BUDGET, num_rounds=8, num_seeds=SEEDS)
+    together = simulate(models, ["ata"], prior_mean=50.0, prior_count=2.0, **settings)
+    for model, result in zip(models, together):
+        alone = simulate(model, ["ata"], prior_mean=50.0, prior_count=2.0, **settings)
+        np.testing.assert_allclose(result["ata"].runtime, alone["ata"].runtime,
+                                   rtol=2 * np.finfo(np.float32).eps)
+    with pytest.raises(ValueError, match="5 numbers"):
+        simulate(models, ["ata"], prior_mean=[50.0] * 3, **settings)
 
 
 def test_a_batch_of_one_n_and_family_set_is_one_compile_per_policy():
@@ -96,9 +156,6 @@ def test_random_clusters_are_reproducible_one_by_one():
 def test_configurations_that_cannot_share_a_batch_are_named():
     from ata_jax.modelfile import resolve_time_model
 
-    with pytest.raises(ConfigurationError, match="configuration 0 has 5 workers and "
-                                                 "configuration 1 6"):
-        stack_models([cifar(5), cifar(6)])
     trace = resolve_time_model(TRACE, None)
     with pytest.raises(ConfigurationError, match="replayed trace"):
         stack_models([trace, trace])
@@ -129,7 +186,7 @@ def test_the_command_line_runs_the_cross_product(tmp_path, capsys):
     assert labels == [("cifar", 5), ("cifar", 6), ("sqrt", 5), ("sqrt", 6)] + [
         ("random-cluster", n) for n in (5, 6) for _ in range(4)]
     assert document["config"]["configurations"] == 12 and document["complete"]
-    assert document["timing"]["compiles"] == 4  # two policies, two n: one batch each
+    assert document["timing"]["compiles"] == 2  # two policies, one padded batch each
     entry = document["configurations"][2]
     alone = simulate(sqrt(5), ["ofta", "gta"], budget=BUDGET, num_rounds=8, num_seeds=2)
     assert entry["policies"]["gta"]["runtime"] == alone["gta"].summary()["runtime"]

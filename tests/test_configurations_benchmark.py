@@ -1,5 +1,5 @@
-"""The configurations benchmark runs at its smoke size and prints one finite, positive rate
-and ratio per policy."""
+"""The configurations benchmark runs at its smoke size and prints, per policy, finite
+positive rates and their ratio, then the mixed-n batch's seconds against the separate runs'."""
 
 import os
 import pathlib
@@ -17,13 +17,18 @@ def test_configurations_benchmark_smoke_run_prints_its_ratios():
     result = subprocess.run([sys.executable, str(SCRIPT), "--smoke"], capture_output=True,
                             text=True, env=environment, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
-    lines = result.stdout.splitlines()
-    assert any(line.startswith("## Configurations against seeds") for line in lines)
-    rows = {line.split()[0]: line.split()[1:] for line in lines
-            if line.split() and line.split()[0] in ("ata-empirical", "gta")}
-    assert set(rows) == {"ata-empirical", "gta"}
-    for seeds_rate, cluster_rate, ratio in rows.values():
-        seeds_rate, cluster_rate = (float(value.replace(",", ""))
-                                    for value in (seeds_rate, cluster_rate))
-        assert seeds_rate > 0 and cluster_rate > 0
-        assert float(ratio) == pytest.approx(cluster_rate / seeds_rate, abs=0.006)
+    sections = result.stdout.split("\n## ")
+    assert sections[1].startswith("Configurations against seeds")
+    assert sections[2].startswith("Mixed n in one batch")
+    for section in sections[1:]:
+        rows = {line.split()[0]: line.split()[1:] for line in section.splitlines()
+                if line.split() and line.split()[0] in ("ata-empirical", "gta")}
+        assert set(rows) == {"ata-empirical", "gta"}
+        for first, second, ratio, *compiles in rows.values():
+            first, second = (float(value.replace(",", "")) for value in (first, second))
+            assert first > 0 and second > 0
+            if section is sections[1]:  # rates: configurations over seeds
+                assert float(ratio) == pytest.approx(second / first, abs=0.006)
+            else:  # seconds: separately over together, and the compile seconds of each
+                assert float(ratio) == pytest.approx(first / second, rel=0.02, abs=0.006)
+                assert float(compiles[0]) > 0 and float(compiles[2]) > 0

@@ -143,12 +143,14 @@ def observe_window(window: WindowState, round_number: jax.Array, assignment,
 
 class LearnerState(NamedTuple):
     """State of a lower-confidence-bound allocator: its statistics, its traced parameter
-    (α for ATA, η for ATA-Empirical), and for the variants the discount γ or the window."""
+    (α for ATA, η for ATA-Empirical), for the variants the discount γ or the window, and for a
+    padded model its present workers (bool[n]; the absent ones score +inf)."""
 
     statistics: SampleStatistics | None
     parameter: jax.Array
     discount: jax.Array | None = None
     window: WindowState | None = None
+    present: jax.Array | None = None
 
 
 def lower_confidence_allocator(budget: int, counting: str, lower_bound, parameter_name: str,
@@ -179,7 +181,7 @@ def lower_confidence_allocator(budget: int, counting: str, lower_bound, paramete
                                  "estimates are for the plain and discounted learners")
             statistics = prior_statistics(model.size, hyperparameters.prior_mean,
                                           hyperparameters.prior_count)
-        return LearnerState(statistics, parameter, discount, window)
+        return LearnerState(statistics, parameter, discount, window, model.present)
 
     def choose(state, round_number, key):
         if state.window is None:
@@ -189,6 +191,8 @@ def lower_confidence_allocator(budget: int, counting: str, lower_bound, paramete
             rounds = jnp.minimum(round_number, state.window.size).astype(jnp.float32)
             statistics = window_statistics(state.window)
         scores = lower_bound(statistics, rounds, state.parameter)
+        if state.present is not None:  # an absent worker is never loaded, nor in the zero rule
+            scores = jnp.where(state.present, scores, jnp.inf)
         return assign(scores, budget, key)
 
     def observe(state, assignment, busy_time, round_number):

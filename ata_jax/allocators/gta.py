@@ -13,6 +13,7 @@ from ata_jax.allocators.base import Policy, PolicySettings
 from ata_jax.metrics import RoundOutcome
 from ata_jax.rounds import greedy_round_time, has_failures
 from ata_jax.schedules import is_down
+from ata_jax.timemodels import present_workers, worker_count
 
 
 def policy(settings: PolicySettings) -> Policy:
@@ -20,11 +21,12 @@ def policy(settings: PolicySettings) -> Policy:
 
     def play_round(state, round_number, task_key, policy_key, model):
         round_time = greedy_round_time(model, task_key, budget, round_number)
-        num_down = (jnp.sum(is_down(model.schedule, round_number, jnp.arange(model.size)))
-                    if has_failures(model) else 0)
+        num_down = (jnp.sum(is_down(model.schedule, round_number, jnp.arange(model.size))
+                            & present_workers(model)) if has_failures(model) else 0)
+        racing = worker_count(model) - num_down  # the live workers, all of them busy
         return state, RoundOutcome(
-            round_time=round_time, worker_time=(model.size - num_down) * round_time,
+            round_time=round_time, worker_time=racing * round_time,
             proxy_loss=jnp.full_like(round_time, jnp.nan), wasted_time=num_down * round_time,
-            workers_used=jnp.asarray(model.size - num_down, jnp.int32))
+            workers_used=jnp.asarray(racing, jnp.int32), idle_time=jnp.zeros_like(round_time))
 
     return Policy(init=lambda model, hyperparameters: (), play_round=play_round)

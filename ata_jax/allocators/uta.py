@@ -10,11 +10,14 @@ import jax.numpy as jnp
 
 from ata_jax.allocation import assign
 from ata_jax.allocators.base import Allocator, Policy, PolicySettings, as_policy
+from ata_jax.timemodels import present_workers
 
 
 def allocator(budget: int) -> Allocator:
     return Allocator(
-        init=lambda model, hyperparameters: jnp.zeros(model.size, jnp.float32),
+        # absent workers score +inf: the zero rule spreads over the present ones only
+        init=lambda model, hyperparameters: jnp.where(present_workers(model), 0.0,
+                                                      jnp.inf).astype(jnp.float32),
         choose=lambda zero_scores, round_number, key: assign(zero_scores, budget, key),
         observe=lambda zero_scores, played, busy_time, round_number: zero_scores,
     )
