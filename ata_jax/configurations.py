@@ -61,7 +61,8 @@ def pad_model(model: TimeModel, size: int) -> TimeModel:
     An absent worker copies worker 0's family and parameters (so its draws, computed and
     discarded, are well defined), has mean +inf and ψ1 norm 0, and neutral schedule values;
     `present` marks it False. Every policy then leaves it alone (`timemodels.TimeModel`), and
-    the present workers' results are identical to the model's alone.
+    the present workers' results equal the model's alone (to float32 rounding: the module
+    docstring).
     """
     if model.replay is not None:
         raise ConfigurationError("a replayed trace cannot be padded with absent workers")
@@ -72,11 +73,11 @@ def pad_model(model: TimeModel, size: int) -> TimeModel:
     pad = lambda values, fill: np.concatenate([np.asarray(values),
                                                np.full((extra,) + np.shape(values)[1:], fill,
                                                        np.asarray(values).dtype)])
+    like_first = lambda values: np.concatenate([np.asarray(values),
+                                                np.repeat(np.asarray(values)[:1], extra, 0)])
     present = np.ones(n, bool) if model.present is None else np.asarray(model.present)
     return dataclasses.replace(
-        model, family=pad(model.family, np.asarray(model.family)[0]),
-        params=np.concatenate([np.asarray(model.params),
-                               np.repeat(np.asarray(model.params)[:1], extra, axis=0)]),
+        model, family=like_first(model.family), params=like_first(model.params),
         mean=pad(model.mean, np.inf), psi1=pad(model.psi1, 0.0),
         schedule=pad_schedule(model.schedule, size), present=pad(present, False))
 

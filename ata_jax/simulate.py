@@ -288,8 +288,8 @@ def simulate_configurations(
     smaller n with absent workers) and run as one flat batch of (configuration, seed) runs,
     so one compile per policy and group serves any number of configurations (the `cifar` and
     `sqrt` presets of any n and random clusters are one group). α and η default to each
-    model's own true values (traced per configuration); given, they apply to all. A configuration's compile_s and
-    run_s are an equal share of its batch's.
+    model's own true values (traced per configuration); given, they apply to all. A
+    configuration's compile_s and run_s are an equal share of its batch's.
     """
     from ata_jax.configurations import batch_signature, stack_models
 

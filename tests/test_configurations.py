@@ -76,8 +76,8 @@ def stragglers(model):
 ], ids=["stationary", "failures", "stragglers"])
 def test_a_padded_configuration_equals_its_run_alone(models, policies):
     """Mixed n in one batch: the smaller configurations are padded with absent workers, and
-    each one's every total and round is its run alone (common random numbers: a task's time
-    depends on (seed, round, worker, slot) only)."""
+    each one's every total and round is its run alone to float32 rounding (common random
+    numbers: a task's time depends on (seed, round, worker, slot) only)."""
     settings = dict(budget=BUDGET, num_rounds=ROUNDS, num_seeds=SEEDS, record_rounds=True)
     before = TRACE_COUNTS.copy()
     together = simulate(models, policies, **settings)
