@@ -1,14 +1,21 @@
-"""Grids over α, η and discount (traced, vmapped: one compile per policy, n, B) run in chunks
-sized to a memory budget, with checkpoints that a resumed run completes identically.
+"""Grids over worker configurations, α, η and discount (traced, vmapped: one compile per
+policy and B) run in chunks sized to a memory budget, with checkpoints that a resumed run
+completes identically.
 
-A sweep is the cartesian grid workers × budgets × α × η × discount, run for every policy and
-every seed. n and B change array shapes, so each (policy, n, B) is one *group* with its own
-compile; inside a group every (grid point, seed) pair is one *run*, and all runs are a single
-flat batch of (key, Hyperparameters) vmapped through `simulate.run_seed`.
+A sweep is the cartesian grid configurations × budgets × α × η × discount, run for every
+policy and every seed. A configuration is one time model (a preset at one n, a model file, a
+random cluster); the configurations are the cross product of the time models and the worker
+counts, then any random clusters. B changes array shapes, so each (policy, B, batch of
+configurations) is one *group* with its own compile, where a batch is every configuration
+that can share one (`configurations.batch_signature`: the presets of any n and random
+clusters are one batch, padded to the largest n as `simulate` pads them). Inside a group every
+(grid point, seed) pair is one *run*, and all runs are a single flat batch of (key,
+Hyperparameters[, the run's configuration]) vmapped through `simulate.run_seed`.
 
 - Seeds: run j of any grid point uses seed j's key fold_in(key(master), j) (`seed_keys`), as
-  `simulate` does, so a sweep point equals `simulate(...)` at those α/η and chunk boundaries
-  never change a result.
+  `simulate` does, so a sweep point equals `simulate(...)` of its configuration at those α/η
+  (exactly for a batch of one configuration, to float32 rounding in a batch of several, as
+  in `simulate`'s own batches), and chunk boundaries never change a result.
 - A policy that ignores a hyperparameter (its registry entry's `reads`: ATA ignores η,
   ATA-Empirical ignores α, only the -discounted policies read the discount, GTA/UTA/OFTA read
   none) runs once per value of those it reads; its results are repeated along the others
@@ -34,7 +41,7 @@ import re
 import sys
 import time
 from fractions import Fraction
-from typing import Callable, NamedTuple
+from typing import Callable, NamedTuple, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -56,7 +63,7 @@ CURVE_FIELDS = CURVE_NAMES
 GRID_HYPERPARAMETERS = ("alpha", "eta", "discount")
 """The traced hyperparameters a sweep's grid varies."""
 MANIFEST = "manifest.json"
-CHECKPOINT_FORMAT = "ata-jax-sweep-checkpoint/2"  # /2: one column per metric
+CHECKPOINT_FORMAT = "ata-jax-sweep-checkpoint/3"  # /3: groups are (policy, B, batch)
 
 
 class SweepError(ValueError):
@@ -153,10 +160,14 @@ def _count(text: str, item: str) -> int:
 class SweepConfig:
     """Everything that decides a sweep's results (JSON-serialisable via `to_dict`).
 
-    alpha_mode / eta_mode: "absolute" (alpha/eta are the values), "scale" (multiples of the
-    model's true α / η at each n) or "true" (the true value only; alpha/eta are (1.0,)).
+    time_model: the comma list of presets and model files as given ("" for random clusters
+    only); workers: the worker counts n it is crossed with; random_clusters C and
+    heterogeneity (σ's): C random clusters at every n and σ (spec §9, seeded by `seed`).
+    alpha_mode / eta_mode: "absolute" (alpha/eta are the values), "scale" (multiples of each
+    configuration's true α / η) or "true" (the true value only; alpha/eta are (1.0,)).
     curve_points: 0 for no curves, else per-round figures averaged over that many blocks.
-    model_fingerprints: a hash of each n's model, so a changed model file is noticed.
+    model_fingerprints: a hash of each configuration's model, so a changed model file is
+    noticed.
     """
 
     time_model: str
@@ -175,6 +186,8 @@ class SweepConfig:
     seed: int = 0
     curve_points: int = 0
     model_fingerprints: tuple[str, ...] = ()
+    random_clusters: int = 0
+    heterogeneity: tuple[float, ...] = ()
 
     def to_dict(self) -> dict:
         return {key: list(value) if isinstance(value, tuple) else value
@@ -200,9 +213,47 @@ def reads(policy_name: str) -> tuple[str, ...]:
     return tuple(name for name in GRID_HYPERPARAMETERS if name in policy_spec(policy_name).reads)
 
 
+class Configuration(NamedTuple):
+    """One worker configuration of a sweep: its label and its model.
+
+    label: {"time_model": preset name, model file or "random-cluster", "workers": n} and,
+    for a random cluster, "cluster" (c), "heterogeneity" (σ) and "cluster_seed"
+    (`configurations.random_cluster` rebuilds it from those).
+    """
+
+    label: dict
+    model: TimeModel
+
+
+def as_configurations(config: SweepConfig,
+                      models: "dict[int, TimeModel] | Sequence[Configuration]"
+                      ) -> list[Configuration]:
+    """The sweep's configurations: a sequence of `Configuration`s (or (label, model) pairs)
+    as given, or a dict n -> model, labelled with `config.time_model`, in `config.workers`
+    order. One fingerprint per configuration must be in `config.model_fingerprints` (when
+    any are)."""
+    if isinstance(models, dict):
+        if set(models) != set(config.workers):
+            raise SweepError(f"models for n = {sorted(models)}, but the sweep's workers are "
+                             f"{list(config.workers)}")
+        entries = [Configuration({"time_model": config.time_model, "workers": n}, models[n])
+                   for n in config.workers]
+    else:
+        entries = [Configuration(dict(label), model) for label, model in models]
+    if not entries:
+        raise SweepError("a sweep needs at least one configuration")
+    for label, model in entries:
+        if label.get("workers") != model.size:
+            raise SweepError(f"configuration {label} has a model of {model.size} workers")
+    if config.model_fingerprints and len(config.model_fingerprints) != len(entries):
+        raise SweepError(f"{len(config.model_fingerprints)} model fingerprints for "
+                         f"{len(entries)} configurations")
+    return entries
+
+
 class GridPoint(NamedTuple):
-    """One point of the grid: n, B, absolute α and η, their multiples of the true values,
-    and the discount γ."""
+    """One point of the grid: n, B, absolute α and η, their multiples of the configuration's
+    true values, the discount γ, and the configuration's index."""
 
     workers: int
     budget: int
@@ -211,19 +262,22 @@ class GridPoint(NamedTuple):
     alpha_scale: float
     eta_scale: float
     discount: float
+    configuration: int = 0
 
 
-def grid_points(config: SweepConfig, models: dict[int, TimeModel]) -> list[GridPoint]:
-    """The grid in C order over (workers, budgets, alpha, eta, discounts)."""
+def grid_points(config: SweepConfig, configurations: Sequence[Configuration]
+                ) -> list[GridPoint]:
+    """The grid in C order over (configurations, budgets, alpha, eta, discounts)."""
     points = []
-    for n, budget, alpha, eta, discount in itertools.product(
-            config.workers, config.budgets, config.alpha, config.eta, config.discounts):
-        true_alpha, true_eta = models[n].alpha, models[n].eta
+    for (index, (_, model)), budget, alpha, eta, discount in itertools.product(
+            enumerate(configurations), config.budgets, config.alpha, config.eta,
+            config.discounts):
+        true_alpha, true_eta = model.alpha, model.eta
         absolute_alpha = alpha if config.alpha_mode == "absolute" else alpha * true_alpha
         absolute_eta = eta if config.eta_mode == "absolute" else eta * true_eta
-        points.append(GridPoint(n, budget, absolute_alpha, absolute_eta,
+        points.append(GridPoint(model.size, budget, absolute_alpha, absolute_eta,
                                 absolute_alpha / true_alpha, absolute_eta / true_eta,
-                                discount))
+                                discount, index))
     return points
 
 
@@ -244,12 +298,12 @@ def curve_round_ends(num_rounds: int, curve_points: int) -> np.ndarray:
 
 
 def _sweep_runs(keys, hyperparameters, model, *, policy_name, budget, num_rounds, counting,
-                window_capacity, curve_points):
+                window_capacity, curve_points, per_run):
     compilation.count_trace(("sweep", policy_name, model.size, budget))
     policy = make_policy(policy_name, budget, counting, window_capacity)
     allocates = policy_spec(policy_name).allocates
 
-    def one_run(key, hyper):
+    def one_run(key, hyper, model):
         summary = run_seed(policy, model, hyper, key, budget=budget, num_rounds=num_rounds,
                            record_rounds=curve_points > 0, allocates=allocates)
         totals = jnp.stack(summary.totals)
@@ -259,15 +313,18 @@ def _sweep_runs(keys, hyperparameters, model, *, policy_name, budget, num_rounds
                             for name in CURVE_FIELDS])
         return totals, curves
 
-    return jax.vmap(one_run)(keys, hyperparameters)
+    return jax.vmap(one_run, in_axes=(0, 0, 0 if per_run else None))(
+        keys, hyperparameters, model)
 
 
 @functools.partial(jax.jit, static_argnames=("policy_name", "budget", "num_rounds", "counting",
-                                             "window_capacity", "curve_points"))
+                                             "window_capacity", "curve_points", "per_run"))
 def sweep_chunk(keys: jax.Array, hyperparameters: Hyperparameters, model: TimeModel, *,
                 policy_name: str, budget: int, num_rounds: int, counting: str = "task",
-                window_capacity: int = 0, curve_points: int = 0):
-    """Runs of one (policy, n, B) group: keys [R] and Hyperparameters with leaves [R].
+                window_capacity: int = 0, curve_points: int = 0, per_run: bool = False):
+    """Runs of one (policy, B, batch) group: keys [R] and Hyperparameters with leaves [R];
+    with per_run, the model's array leaves are [R, ...] too (each run's configuration, padded
+    to the batch's n), else one model serves every run.
 
     Returns (totals float32[R, M] in SUMMARY_FIELDS order, curves float32[R, 3, C] in
     CURVE_FIELDS order, block means over rounds; [R, 0, 0] when curve_points is 0).
@@ -275,58 +332,89 @@ def sweep_chunk(keys: jax.Array, hyperparameters: Hyperparameters, model: TimeMo
     """
     run = functools.partial(_sweep_runs, policy_name=policy_name, budget=budget,
                             num_rounds=num_rounds, counting=counting,
-                            window_capacity=window_capacity, curve_points=curve_points)
-    return split_over_devices(run, keys.shape[0], (P("seeds"), P("seeds"), P()))(
+                            window_capacity=window_capacity, curve_points=curve_points,
+                            per_run=per_run)
+    shared = P("seeds") if per_run else P()
+    return split_over_devices(run, keys.shape[0], (P("seeds"), P("seeds"), shared))(
         keys, hyperparameters, model)
 
 
 # ----------------------------------------------------------------------------- running
 
 class Group(NamedTuple):
-    """One compile's worth of runs: a policy at one (n, B).
+    """One compile's worth of runs: a policy at one B over one batch of configurations.
 
-    points: indices into the grid of this (n, B) block whose results are computed (one per
-    distinct value of the hyperparameters the policy reads); source: for every grid point of
-    the block, the position in `points` whose results it repeats.
+    configurations: indices of the batch's configurations (one model when there is one, else
+    stacked and padded); points: grid indices whose results are computed (one per
+    configuration and distinct value of the hyperparameters the policy reads); targets: every
+    grid index of this B and batch; source: for each target, the position in `points` whose
+    results it repeats. name: the checkpoint's name of the group.
     """
 
     policy: str
-    workers: int
     budget: int
-    grid_offset: int
+    name: str
+    configurations: tuple[int, ...]
     points: tuple[int, ...]
+    targets: tuple[int, ...]
     source: tuple[int, ...]
 
-    @property
-    def name(self) -> str:
-        return f"{self.policy}-n{self.workers}-B{self.budget}"
+
+def batches(configurations: Sequence[Configuration]) -> list[tuple[int, ...]]:
+    """The configurations' indices grouped by `configurations.batch_signature`, each batch in
+    order and the batches in order of their first member."""
+    from ata_jax.configurations import batch_signature
+
+    grouped: dict[tuple, list[int]] = {}
+    for index, (_, model) in enumerate(configurations):
+        grouped.setdefault(batch_signature(model), []).append(index)
+    return [tuple(members) for members in grouped.values()]
 
 
-def make_groups(config: SweepConfig, points: list[GridPoint]) -> list[Group]:
-    block = len(config.alpha) * len(config.eta) * len(config.discounts)
+def make_groups(config: SweepConfig, points: list[GridPoint],
+                configurations: Sequence[Configuration]) -> list[Group]:
+    """Every (policy, B, batch) group, policy-major, then B, then batch."""
+    members = batches(configurations)
     groups = []
     for policy in config.policies:
         used = reads(policy)
-        for b, (n, budget) in enumerate(itertools.product(config.workers, config.budgets)):
-            offset = b * block
-            seen: dict[tuple, int] = {}
-            chosen, source = [], []
-            for index in range(block):
-                point = points[offset + index]
-                signature = tuple(getattr(point, name) for name in used)
-                if signature not in seen:
-                    seen[signature] = len(chosen)
-                    chosen.append(index)
-                source.append(seen[signature])
-            groups.append(Group(policy, n, budget, offset, tuple(chosen), tuple(source)))
+        for budget in config.budgets:
+            for number, batch in enumerate(members):
+                inside = set(batch)
+                targets = [g for g, point in enumerate(points)
+                           if point.budget == budget and point.configuration in inside]
+                seen: dict[tuple, int] = {}
+                chosen, source = [], []
+                for g in targets:
+                    point = points[g]
+                    signature = (point.configuration,
+                                 *(getattr(point, name) for name in used))
+                    if signature not in seen:
+                        seen[signature] = len(chosen)
+                        chosen.append(g)
+                    source.append(seen[signature])
+                name = (f"{policy}-B{budget}" if len(members) == 1
+                        else f"{policy}-B{budget}-batch{number}")
+                groups.append(Group(policy, budget, name, batch, tuple(chosen),
+                                    tuple(targets), tuple(source)))
     return groups
+
+
+def describe(group: Group, configurations: Sequence[Configuration]) -> str:
+    """A progress line's name of a group: its policy, B and configurations."""
+    sizes = [configurations[index].model.size for index in group.configurations]
+    if len(sizes) == 1:
+        return f"{group.policy} n={sizes[0]} B={group.budget}"
+    return (f"{group.policy} B={group.budget} over {len(sizes)} configurations "
+            f"(n {min(sizes)}..{max(sizes)})")
 
 
 @dataclasses.dataclass
 class SweepRun:
     """What `run_sweep` returns: results as `ata_jax.load_sweep` gives them, plus timing.
 
-    totals: float64[P, G, S, M] (SUMMARY_FIELDS), curves: float64[P, G, S, 3, C] or None.
+    totals: float64[P, G, S, M] (SUMMARY_FIELDS), curves: float64[P, G, S, 3, C] or None;
+    labels: each configuration's label (`Configuration.label`), the grid points' index.
     """
 
     config: SweepConfig
@@ -337,6 +425,7 @@ class SweepRun:
     run_s: float
     chunks_computed: int
     chunks_loaded: int
+    labels: list[dict] = dataclasses.field(default_factory=list)
 
 
 class ChunkInfo(NamedTuple):
@@ -349,29 +438,49 @@ class ChunkInfo(NamedTuple):
     runs_total: int
 
 
-def run_sweep(config: SweepConfig, models: dict[int, TimeModel], *,
+def _group_model(group: Group, configurations: Sequence[Configuration]) -> TimeModel:
+    """The group's model: its one configuration's, or all of them stacked and padded."""
+    from ata_jax.configurations import stack_models
+
+    if len(group.configurations) == 1:
+        return configurations[group.configurations[0]].model
+    return stack_models([configurations[index].model for index in group.configurations],
+                        [f"configuration {index}" for index in group.configurations])
+
+
+def run_sweep(config: SweepConfig,
+              models: "dict[int, TimeModel] | Sequence[Configuration]", *,
               memory_mb: float = 256.0, checkpoint_dir: str | None = None,
               resume: bool = False, command: str = "",
               on_chunk: Callable[[ChunkInfo], None] | None = None,
               progress: Callable[[str], None] | None = None) -> SweepRun:
-    """Run every (policy, n, B) group of the grid, chunk by chunk.
+    """Run every (policy, B, batch) group of the grid, chunk by chunk.
 
-    models: n -> the TimeModel at n. memory_mb bounds each chunk (see `bytes_per_run`).
-    checkpoint_dir: keep finished chunks there (new sweep: the directory must be absent or
-    empty; resume=True: it must hold a manifest of this same configuration).
-    on_chunk(info) is called after each finished chunk (raising from it stops the sweep,
-    with that chunk kept); progress(line) receives progress lines with an ETA (measured
-    after each group's compile).
+    models: the configurations (`Configuration`s or (label, model) pairs, in grid order), or
+    a dict n -> the model at n (`as_configurations`). memory_mb bounds each chunk (see
+    `bytes_per_run`). checkpoint_dir: keep finished chunks there (new sweep: the directory
+    must be absent or empty; resume=True: it must hold a manifest of this same
+    configuration). on_chunk(info) is called after each finished chunk (raising from it
+    stops the sweep, with that chunk kept); progress(line) receives progress lines with an
+    ETA (measured after each group's compile).
     """
-    points = grid_points(config, models)
-    groups = make_groups(config, points)
+    configurations = as_configurations(config, models)
+    points = grid_points(config, configurations)
+    groups = make_groups(config, points, configurations)
+    group_models = {}
     devices = jax.local_device_count()
     plan = {}
     for group in groups:
+        key = group.configurations
+        if key not in group_models:
+            group_models[key] = _group_model(group, configurations)
+        per_run = len(group.configurations) > 1
+        one = (jax.tree.map(lambda leaf: leaf[0], group_models[key]) if per_run
+               else group_models[key])
         run_bytes = bytes_per_run(
-            group.policy, models[group.workers], budget=group.budget,
-            num_rounds=config.rounds, counting=config.counting,
-            window_capacity=_capacity(group.policy, config), curve_points=config.curve_points)
+            group.policy, one, budget=group.budget, num_rounds=config.rounds,
+            counting=config.counting, window_capacity=_capacity(group.policy, config),
+            curve_points=config.curve_points, per_run_model=per_run)
         total = len(group.points) * config.seeds
         plan[group.name] = plan_chunk_runs(total, run_bytes, memory_mb * 2**20, devices)
     if checkpoint_dir is not None:
@@ -390,7 +499,9 @@ def run_sweep(config: SweepConfig, models: dict[int, TimeModel], *,
     computed = loaded = 0
     runs_done = runs_timed = 0
     for group in groups:
-        model = models[group.workers]
+        model = group_models[group.configurations]
+        per_run = len(group.configurations) > 1
+        position = {index: p for p, index in enumerate(group.configurations)}
         size = plan[group.name]
         runs = len(group.points) * config.seeds
         count = -(-runs // size)
@@ -409,24 +520,31 @@ def run_sweep(config: SweepConfig, models: dict[int, TimeModel], *,
             run_index = np.minimum(np.arange(start, start + size), runs - 1)  # pad the last
             point_index = np.asarray(group.points)[run_index // config.seeds]
             seed_index = run_index % config.seeds
-            chosen = [points[group.grid_offset + p] for p in point_index]
+            chosen = [points[p] for p in point_index]
             hyper = Hyperparameters(
                 alpha=jnp.asarray([p.alpha for p in chosen], jnp.float32),
                 eta=jnp.asarray([p.eta for p in chosen], jnp.float32),
                 discount=jnp.asarray([p.discount for p in chosen], jnp.float32),
                 window=jnp.full(size, config.window, jnp.int32))
             chunk_keys = keys[jnp.asarray(seed_index)]
+            chunk_model = model
+            if per_run:  # each run's own configuration
+                rows = np.asarray([position[p.configuration] for p in chosen])
+                chunk_model = jax.tree.map(lambda leaf: jnp.asarray(np.asarray(leaf)[rows]),
+                                           model)
+            static = dict(policy_name=group.policy, budget=group.budget,
+                          num_rounds=config.rounds, counting=config.counting,
+                          window_capacity=_capacity(group.policy, config),
+                          curve_points=num_curves, per_run=per_run)
             if compiled is None:
                 if progress:
-                    progress(f"compiling {group.name} ({count} chunks of {size} runs)")
-                compiled, seconds = _compiled_chunk(
-                    chunk_keys, hyper, model, policy_name=group.policy, budget=group.budget,
-                    num_rounds=config.rounds, counting=config.counting,
-                    window_capacity=_capacity(group.policy, config),
-                    curve_points=num_curves)
+                    progress(f"compiling {describe(group, configurations)} ({count} chunks "
+                             f"of {size} runs)")
+                compiled, seconds = _compiled_chunk(chunk_keys, hyper, chunk_model, **static)
                 compile_s += seconds
             began = time.perf_counter()
-            chunk_totals, chunk_curves = jax.block_until_ready(compiled(chunk_keys, hyper, model))
+            chunk_totals, chunk_curves = jax.block_until_ready(
+                compiled(chunk_keys, hyper, chunk_model))
             run_s += time.perf_counter() - began
             chunk_totals = np.asarray(chunk_totals)[:stop - start]
             chunk_curves = np.asarray(chunk_curves)[:stop - start].reshape(
@@ -447,13 +565,14 @@ def run_sweep(config: SweepConfig, models: dict[int, TimeModel], *,
                 on_chunk(ChunkInfo(group.name, index, count, runs_done, total_runs))
         policy = config.policies.index(group.policy)
         shaped = group_totals.reshape(len(group.points), config.seeds, len(SUMMARY_FIELDS))
-        block = np.arange(len(group.source)) + group.grid_offset
-        totals[policy, block] = shaped[np.asarray(group.source)]
+        targets, source = np.asarray(group.targets), np.asarray(group.source)
+        totals[policy, targets] = shaped[source]
         if num_curves:
             shaped_curves = group_curves.reshape(len(group.points), config.seeds,
                                                  len(CURVE_FIELDS), num_curves)
-            curves[policy, block] = shaped_curves[np.asarray(group.source)]
-    return SweepRun(config, points, totals, curves, compile_s, run_s, computed, loaded)
+            curves[policy, targets] = shaped_curves[source]
+    return SweepRun(config, points, totals, curves, compile_s, run_s, computed, loaded,
+                    [entry.label for entry in configurations])
 
 
 def _capacity(policy: str, config: SweepConfig) -> int:
@@ -511,8 +630,15 @@ def open_checkpoint(directory: str, config: SweepConfig, plan: dict[str, int], r
         try:
             with open(manifest_path) as stream:
                 manifest = json.load(stream)
+            written = manifest.get("format")
+            if written != CHECKPOINT_FORMAT:
+                raise SweepError(f"--resume: {directory} was written in checkpoint format "
+                                 f"{written!r}, this version reads {CHECKPOINT_FORMAT!r}: "
+                                 "start the sweep in a new directory")
             stored = SweepConfig.from_dict(manifest["config"])
-        except (OSError, ValueError, KeyError, TypeError) as error:
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+            if isinstance(error, SweepError):
+                raise
             raise SweepError(f"--resume: cannot read {manifest_path}: {error}") from None
         if stored != config:
             differ = [key for key, value in config.to_dict().items()

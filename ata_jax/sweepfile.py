@@ -1,24 +1,34 @@
 """The sweep results file: one NumPy .npz with labelled axes, written by `ata-jax sweep --out`
 and read by `ata_jax.load_sweep`.
 
-Members (P policies, G grid points, S seeds, C curve points):
+Members (P policies, G grid points, S seeds, C curve points, N configurations):
   one member per metric of `ata_jax.metrics.METRICS`  float64[P, G, S]   (totals over K
   (runtime, worker_time, regret, runtime_second_half,  rounds; regret NaN for GTA;
   wasted_time, idle_time, workers_used)                wasted_time 0 without failures)
   policy                                              str[P]
   seed                                                int64[S]   (seed indices j: key
                                                        fold_in(key(master), j))
+  configuration                                       int64[G]   (the point's configuration)
   workers, budget                                     int64[G]
   alpha, eta, alpha_scale, eta_scale, discount        float64[G] (absolute α, η; their
                                                        multiples of the true values at n)
   curve_round_time, curve_worker_time, curve_regret   float64[P, G, S, C] (only with curves:
                                                        per-round means over blocks of rounds)
   curve_round_end                                     int64[C]   (last round of each block)
+  configuration_time_model                            str[N]     (preset, model file or
+                                                       "random-cluster")
+  configuration_workers                               int64[N]   (n)
+  configuration_heterogeneity                         float64[N] (σ; NaN: not a random
+                                                       cluster)
+  configuration_cluster                               int64[N]   (c; -1: not a random cluster)
   metadata                                            str, JSON: {"config", "ata_jax",
                                                        "command", "timing", "grid_shape",
-                                                       "metrics", ...}
-The grid is C-ordered over (workers, budgets, alpha, eta, discounts): `grid_shape` in the
-metadata reshapes G. No pickled objects: `np.load(path)` reads it anywhere.
+                                                       "metrics", "configurations", ...}
+The grid is C-ordered over (configurations, budgets, alpha, eta, discounts): `grid_shape` in
+the metadata reshapes G (a sweep of one time model has one configuration per n: the
+workers axis). "configurations" in the metadata is every configuration's label in full.
+No pickled objects: `np.load(path)` reads it anywhere. Format /1 (before configurations)
+is still read: its configurations are its worker counts.
 """
 
 from __future__ import annotations
@@ -32,8 +42,12 @@ from ata_jax.files import write_npz_atomically
 from ata_jax.metrics import METRICS
 from ata_jax.sweep import CURVE_FIELDS, SUMMARY_FIELDS, SweepRun
 
-GRID_FIELDS = ("workers", "budget", "alpha", "eta", "alpha_scale", "eta_scale", "discount")
-FORMAT = "ata-jax-sweep/1"
+GRID_FIELDS = ("configuration", "workers", "budget", "alpha", "eta", "alpha_scale", "eta_scale",
+               "discount")
+CONFIGURATION_FIELDS = ("time_model", "workers", "heterogeneity", "cluster")
+"""Each configuration's label as arrays, member `configuration_<field>` ([N])."""
+FORMAT = "ata-jax-sweep/2"  # /2: the configuration axis
+READABLE_FORMATS = ("ata-jax-sweep/1", FORMAT)
 
 
 def save_sweep(path: str, run: SweepRun, *, command: str = "", extra: dict | None = None) -> None:
@@ -46,8 +60,11 @@ def save_sweep(path: str, run: SweepRun, *, command: str = "", extra: dict | Non
     arrays["policy"] = np.array(config.policies)
     arrays["seed"] = np.arange(config.seeds, dtype=np.int64)
     for name in GRID_FIELDS:
-        dtype = np.int64 if name in ("workers", "budget") else np.float64
+        dtype = np.int64 if name in ("configuration", "workers", "budget") else np.float64
         arrays[name] = np.array([getattr(point, name) for point in run.points], dtype)
+    labels = run.labels or [{"time_model": config.time_model, "workers": n}
+                            for n in config.workers]
+    arrays.update(configuration_arrays(labels))
     if run.curves is not None:
         from ata_jax.sweep import curve_round_ends
 
@@ -57,9 +74,10 @@ def save_sweep(path: str, run: SweepRun, *, command: str = "", extra: dict | Non
     metadata = {"format": FORMAT, "config": config.to_dict(), "ata_jax": package_version(),
                 "jax": jax.__version__, "device": jax.devices()[0].device_kind,
                 "device_count": jax.local_device_count(), "command": command,
-                "grid_shape": [len(config.workers), len(config.budgets), len(config.alpha),
+                "grid_shape": [len(labels), len(config.budgets), len(config.alpha),
                                len(config.eta), len(config.discounts)],
-                "grid_axes": ["workers", "budget", "alpha", "eta", "discount"],
+                "grid_axes": ["configuration", "budget", "alpha", "eta", "discount"],
+                "configurations": labels,
                 "metrics": {metric.name: metric.description for metric in METRICS},
                 "timing": {"compile_s": run.compile_s, "run_s": run.run_s,
                            "chunks_computed": run.chunks_computed,
@@ -69,12 +87,28 @@ def save_sweep(path: str, run: SweepRun, *, command: str = "", extra: dict | Non
     write_npz_atomically(path, compressed=True, **arrays)
 
 
+def configuration_arrays(labels: list[dict]) -> dict[str, np.ndarray]:
+    """The members `configuration_<field>` of CONFIGURATION_FIELDS from the labels."""
+    return {"configuration_time_model": np.array([str(label["time_model"])
+                                                  for label in labels]),
+            "configuration_workers": np.array([label["workers"] for label in labels],
+                                              np.int64),
+            "configuration_heterogeneity": np.array(
+                [label.get("heterogeneity", np.nan) for label in labels], np.float64),
+            "configuration_cluster": np.array([label.get("cluster", -1) for label in labels],
+                                              np.int64)}
+
+
 @dataclasses.dataclass
 class SweepResults:
     """A sweep read back by `load_sweep`.
 
     policies: tuple of P names. seeds: int64[S] seed indices. grid: dict of GRID_FIELDS ->
-    [G] arrays (workers, budget, absolute alpha and eta, alpha_scale, eta_scale, discount).
+    [G] arrays (configuration index, workers, budget, absolute alpha and eta, alpha_scale,
+    eta_scale, discount). configurations: dict of CONFIGURATION_FIELDS -> [N] arrays (each
+    configuration's time model, n, σ and cluster index; NaN and -1 where it is not a random
+    cluster), so `configurations["heterogeneity"][grid["configuration"]]` is each point's σ;
+    labels: the configurations' labels in full (list of N dicts).
     totals: metric name -> float64[P, G, S], each metric's totals over the K rounds
     (`ata_jax.metrics.METRICS`: regret NaN where undefined, GTA; wasted_time 0 for a model
     without failures), also readable as attributes (`results.runtime`, `results.idle_time`).
@@ -92,6 +126,8 @@ class SweepResults:
     curve_round_end: np.ndarray | None
     config: dict
     metadata: dict
+    configurations: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    labels: list[dict] = dataclasses.field(default_factory=list)
 
     def __getattr__(self, name):
         totals = self.__dict__.get("totals", {})
@@ -105,7 +141,8 @@ class SweepResults:
 
     def to_frame(self):
         """A long pandas DataFrame: one row per (policy, grid point, seed) with columns
-        policy, point, the grid fields, seed and every metric's total. Needs pandas."""
+        policy, point, the grid fields, the configuration's time_model, heterogeneity and
+        cluster, seed and every metric's total. Needs pandas."""
         try:
             import pandas
         except ImportError:
@@ -118,6 +155,9 @@ class SweepResults:
                    "point": point.ravel()}
         for name, values in self.grid.items():
             columns[name] = values[point.ravel()]
+        for name, values in self.configurations.items():
+            if name != "workers":
+                columns[name] = values[self.grid["configuration"][point.ravel()]]
         columns["seed"] = self.seeds[seed.ravel()]
         for name, values in self.totals.items():
             columns[name] = values.ravel()
@@ -128,17 +168,31 @@ def load_sweep(path: str) -> SweepResults:
     """Read a sweep written by `ata-jax sweep --out FILE` (see the module docstring)."""
     with np.load(path, allow_pickle=False) as stored:
         metadata = json.loads(str(stored["metadata"]))
-        if metadata.get("format") != FORMAT:
+        if metadata.get("format") not in READABLE_FORMATS:
             raise ValueError(f"{path}: not an ata-jax sweep file (format "
                              f"{metadata.get('format')!r})")
         curves = ({name: stored[f"curve_{name}"] for name in CURVE_FIELDS}
                   if "curve_round_end" in stored.files else None)
         # a store written before a metric existed lacks its member
         names = metadata.get("metrics", SUMMARY_FIELDS)
+        grid = {name: stored[name] for name in GRID_FIELDS if name in stored.files}
+        if "configuration_workers" in stored.files:
+            configurations = {name: stored[f"configuration_{name}"]
+                              for name in CONFIGURATION_FIELDS}
+            labels = metadata["configurations"]
+        else:  # format /1: one configuration per n, in the order of the sweep's workers
+            workers = list(metadata["config"]["workers"])
+            labels = [{"time_model": metadata["config"]["time_model"], "workers": n}
+                      for n in workers]
+            configurations = {name[len("configuration_"):]: values
+                              for name, values in configuration_arrays(labels).items()}
+            grid = {"configuration": np.array([workers.index(n) for n in grid["workers"]],
+                                              np.int64), **grid}
         return SweepResults(
             policies=tuple(str(name) for name in stored["policy"]), seeds=stored["seed"],
-            grid={name: stored[name] for name in GRID_FIELDS},
+            grid=grid,
             totals={name: stored[name] for name in names if name in stored.files},
             curves=curves,
             curve_round_end=stored["curve_round_end"] if curves is not None else None,
-            config=metadata["config"], metadata=metadata)
+            config=metadata["config"], metadata=metadata, configurations=configurations,
+            labels=labels)

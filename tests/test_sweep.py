@@ -177,13 +177,6 @@ def test_cli_writes_the_store(uninterrupted, tmp_path, capsys):
     assert "ata" in capsys.readouterr().out
 
 
-def _fails_with_one_line(capsys, arguments, *needles):
-    assert main(["sweep", *arguments]) == 2
-    error = capsys.readouterr().err
-    assert error.count("\n") == 1 and "Traceback" not in error, error
-    for needle in needles:
-        assert needle in error, error
-
 
 @pytest.mark.parametrize("arguments, needle", [
     (["--alpha-scale", ""], "empty grid"),
@@ -204,31 +197,31 @@ def _fails_with_one_line(capsys, arguments, *needles):
     (["--eta-scale", "1..2:6000,3..4:6000"], "has 12000 values; at most 10000"),
     (["--checkpoint", "/proc/no/such/checkpoint"], "ata-jax"),
 ])
-def test_bad_grid_input(capsys, arguments, needle):
-    _fails_with_one_line(capsys, arguments, needle)
+def test_bad_grid_input(fails_with_one_line, arguments, needle):
+    fails_with_one_line(["sweep", *arguments], needle)
 
 
-def test_checkpoint_misuse(tmp_path, capsys):
+def test_checkpoint_misuse(tmp_path, fails_with_one_line):
     directory = tmp_path / "kept"
     stored = config(seeds=S + 1, curve_points=0)
     open_checkpoint(str(directory), stored, {"ata-n5-B2": CHUNK}, False, "test", 1.0)
     manifest = (directory / "manifest.json").read_bytes()
     base = ["--workers", str(N), "--budget", str(B), "--rounds", str(K), "--policies", "ata",
             "--alpha-scale", "0.5,1,2", "--checkpoint", str(directory)]
-    _fails_with_one_line(capsys, [*base, "--seeds", str(S), "--resume"],
+    fails_with_one_line(["sweep", *base, "--seeds", str(S), "--resume"],
                          "different configuration", "seeds")
-    _fails_with_one_line(capsys, [*base, "--seeds", str(S + 1)], "already holds a sweep",
+    fails_with_one_line(["sweep", *base, "--seeds", str(S + 1)], "already holds a sweep",
                          "--resume")
     assert (directory / "manifest.json").read_bytes() == manifest
     assert os.listdir(directory) == ["manifest.json"]
     clutter = tmp_path / "clutter"
     clutter.mkdir()
     (clutter / "notes.txt").write_text("mine")
-    _fails_with_one_line(capsys, [*base[:-1], str(clutter)], "not empty")
+    fails_with_one_line(["sweep", *base[:-1], str(clutter)], "not empty")
     empty = tmp_path / "empty"
     empty.mkdir()
-    _fails_with_one_line(capsys, [*base[:-1], str(empty), "--resume"], "holds no sweep")
-    _fails_with_one_line(capsys, [*base[:-1], str(tmp_path / "no" / "such")], "does not exist")
+    fails_with_one_line(["sweep", *base[:-1], str(empty), "--resume"], "holds no sweep")
+    fails_with_one_line(["sweep", *base[:-1], str(tmp_path / "no" / "such")], "does not exist")
     assert json.loads(manifest)["config"]["seeds"] == S + 1
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import sys
 
 USAGE_ERROR = 2
 MAX_BUDGET = 1024
@@ -145,3 +146,115 @@ def learner_parameters(command: str, model, policies, alpha: float | None,
             raise UsageError(f"{command}: the model's true {name} is infinite (a "
                              f"heavy-tailed, untruncated lognormal worker): pass --{name}")
     return values["alpha"], values["eta"]
+
+
+MAX_CONFIGURATIONS = 100_000
+"""The most configurations one run builds (each model lives in host memory)."""
+
+
+def name_list(text: str) -> list[str]:
+    """A comma list of time-model names or paths (no empty item)."""
+    names = [name.strip() for name in text.split(",")]
+    if not text.strip() or any(not name for name in names):
+        raise argparse.ArgumentTypeError(f"expected a comma list of presets or model files, "
+                                         f"got {text!r}")
+    return names
+
+
+def worker_list(text: str) -> list[int]:
+    """A comma list of worker counts n ≥ 1."""
+    if "," not in text:
+        return [positive_int(text)]
+    try:
+        return [positive_int(item.strip()) for item in text.split(",")]
+    except argparse.ArgumentTypeError as error:
+        raise argparse.ArgumentTypeError(f"expected a comma list of integers >= 1 in "
+                                         f"{text!r}: {error}") from None
+
+
+def heterogeneity_list(text: str) -> list[float]:
+    """A comma list of heterogeneities σ ≥ 0."""
+    from ata_jax.configurations import MAX_HETEROGENEITY
+
+    values = []
+    for item in text.split(","):
+        try:
+            value = float(item)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a comma list of numbers >= 0, got "
+                                             f"{text!r}") from None
+        if not (math.isfinite(value) and 0 <= value <= MAX_HETEROGENEITY):
+            raise argparse.ArgumentTypeError(f"a heterogeneity σ must lie in [0, "
+                                             f"{MAX_HETEROGENEITY:g}], got {item.strip()}")
+        values.append(value)
+    return values
+
+
+def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
+    """--random-clusters and --heterogeneity, as `simulate` and `sweep` take them."""
+    parser.add_argument("--random-clusters", type=positive_int, default=None, metavar="C",
+                        help="add C random clusters (spec §9: means 58·exp(σZ)) for every n "
+                             "and every σ of --heterogeneity, seeded by --seed (beside "
+                             "--time-model, if given)")
+    parser.add_argument("--heterogeneity", type=heterogeneity_list, default=None,
+                        metavar="SIGMA", help="σ of the random clusters, a number or a "
+                                              "comma list (default: 1)")
+
+
+def worker_configurations(command: str, names: list[str] | None, workers: list[int] | None,
+                          random_clusters: int | None, heterogeneity: list[float] | None, *,
+                          seed: int, rounds: int, budgets: list[int],
+                          trace_order=lambda name: None) -> list[tuple[dict, object]]:
+    """[(label, model)]: the cross product of the time models `names` (default: cifar, or
+    none beside random clusters) and the worker counts (a model file or a trace fixes its own
+    n and is one configuration), then `random_clusters` clusters of master seed `seed` for
+    every n and σ, in that order. A duplicate is warned about, not refused; every error is
+    a UsageError before any simulation. trace_order(name): the order to replay a trace in."""
+    from ata_jax.configurations import ConfigurationError, random_clusters as make_clusters
+    from ata_jax.timemodels import PRESETS, SCHEDULED_PRESETS
+
+    if names is None:
+        names = [] if random_clusters else ["cifar"]
+    if heterogeneity is not None and not random_clusters:
+        raise UsageError(f"{command}: --heterogeneity needs --random-clusters C")
+    load = lambda name, n: load_time_model(command, name, n, rounds, budgets,
+                                           trace_order=trace_order(name))
+    entries = []
+    for name in names:
+        if name in PRESETS or name in SCHEDULED_PRESETS:
+            for n in workers or [None]:
+                model = load(name, n)
+                entries.append(({"time_model": name, "workers": model.size}, model))
+            continue
+        # a file or a trace fixes n: one --workers must agree, a list must include it
+        single = workers is not None and len(workers) == 1
+        model = load(name, workers[0] if single else None)
+        if workers and model.size not in workers:
+            raise UsageError(f"{command}: {name} defines {model.size} workers, which is not "
+                             f"in --workers {','.join(map(str, workers))}")
+        entries.append(({"time_model": name, "workers": model.size}, model))
+    if random_clusters:
+        sigmas = heterogeneity if heterogeneity is not None else [1.0]
+        total = random_clusters * len(sigmas) * len(workers or [51])
+        if total > MAX_CONFIGURATIONS:
+            raise UsageError(f"{command}: {total} random clusters is above "
+                             f"{MAX_CONFIGURATIONS} (each is built in memory before the run): "
+                             "split the study into several runs with other --seed values")
+        for n in workers or [51]:
+            if (n + 1) * max(budgets) >= 2**31:
+                raise UsageError(f"{command}: workers x budget must stay below 2^31 (task "
+                                 "counters are 32-bit)")
+            try:
+                clusters = make_clusters(n, sigmas, random_clusters, seed)
+            except ConfigurationError as error:
+                raise UsageError(f"{command}: {error}") from None
+            entries += [({"time_model": "random-cluster", "workers": n, **label}, model)
+                        for label, model in clusters]
+    seen = set()
+    for label, _ in entries:
+        key = tuple(sorted(label.items()))
+        if key in seen:
+            print(f"{command}: warning: configuration {label} is listed twice",
+                  file=sys.stderr)
+        seen.add(key)
+    return entries

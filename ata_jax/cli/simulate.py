@@ -6,10 +6,11 @@ import argparse
 import math
 import sys
 
-from ata_jax.cli.common import (INTERRUPTED, UsageError, check_output_path, discount_value,
-                                format_number, learner_parameters, load_time_model,
-                                metric_columns, policy_list, positive_float, positive_int,
-                                seed_int)
+from ata_jax.cli.common import (INTERRUPTED, UsageError, add_cluster_arguments,
+                                check_output_path, discount_value, format_number,
+                                learner_parameters, metric_columns, name_list, policy_list,
+                                positive_float, positive_int, seed_int, worker_configurations,
+                                worker_list)
 from ata_jax.files import write_json_atomically
 
 
@@ -46,12 +47,7 @@ def add_parser(commands) -> None:
     simulate.add_argument("--workers", type=worker_list, default=None, metavar="N",
                           help="number of workers n for a preset, or a comma list (default: "
                                "51; a model file or trace fixes n)")
-    simulate.add_argument("--random-clusters", type=positive_int, default=None, metavar="C",
-                          help="run C random clusters (spec §9: means 58·exp(σZ)) for every n "
-                               "and every σ of --heterogeneity (beside --time-model, if given)")
-    simulate.add_argument("--heterogeneity", type=heterogeneity_list, default=None,
-                          metavar="SIGMA", help="σ of the random clusters, a number or a "
-                                                "comma list (default: 1)")
+    add_cluster_arguments(simulate)
     simulate.add_argument("--budget", type=positive_int, default=23, metavar="B",
                           help="tasks per round (default: 23)")
     simulate.add_argument("--rounds", type=positive_int, default=1000, metavar="K",
@@ -110,106 +106,19 @@ def format_table(config: dict, policies: dict) -> str:
     return "\n".join(lines)
 
 
-MAX_CONFIGURATIONS = 100_000
-"""The most configurations one run builds (each model lives in host memory)."""
 MAX_TABLES = 8
 """Configurations whose table is printed; the rest are in --out."""
 
 
-def name_list(text: str) -> list[str]:
-    """A comma list of time-model names or paths (no empty item)."""
-    names = [name.strip() for name in text.split(",")]
-    if not text.strip() or any(not name for name in names):
-        raise argparse.ArgumentTypeError(f"expected a comma list of presets or model files, "
-                                         f"got {text!r}")
-    return names
-
-
-def worker_list(text: str) -> list[int]:
-    """A comma list of worker counts n ≥ 1."""
-    if "," not in text:
-        return [positive_int(text)]
-    try:
-        return [positive_int(item.strip()) for item in text.split(",")]
-    except argparse.ArgumentTypeError as error:
-        raise argparse.ArgumentTypeError(f"expected a comma list of integers >= 1 in "
-                                         f"{text!r}: {error}") from None
-
-
-def heterogeneity_list(text: str) -> list[float]:
-    """A comma list of heterogeneities σ ≥ 0."""
-    from ata_jax.configurations import MAX_HETEROGENEITY
-
-    values = []
-    for item in text.split(","):
-        try:
-            value = float(item)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a comma list of numbers >= 0, got "
-                                             f"{text!r}") from None
-        if not (math.isfinite(value) and 0 <= value <= MAX_HETEROGENEITY):
-            raise argparse.ArgumentTypeError(f"a heterogeneity σ must lie in [0, "
-                                             f"{MAX_HETEROGENEITY:g}], got {item.strip()}")
-        values.append(value)
-    return values
-
-
 def configurations(command: str, arguments: argparse.Namespace) -> list[tuple[dict, object]]:
-    """[(label, model)]: the cross product of --time-model and --workers (a model file or a
-    trace fixes its own n and is one configuration), then the random clusters for every n
-    and σ, in that order. A duplicate is warned about, not refused."""
-    from ata_jax.configurations import ConfigurationError, random_clusters
-    from ata_jax.timemodels import PRESETS, SCHEDULED_PRESETS
+    """[(label, model)] of the command line (`common.worker_configurations`)."""
     from ata_jax.traces import is_trace_path
 
-    names = arguments.time_model
-    if names is None:
-        names = [] if arguments.random_clusters else ["cifar"]
-    if arguments.heterogeneity is not None and not arguments.random_clusters:
-        raise UsageError(f"{command}: --heterogeneity needs --random-clusters C")
-    load = lambda name, workers: load_time_model(
-        command, name, workers, arguments.rounds, [arguments.budget],
-        trace_order=arguments.trace_order if is_trace_path(name) else None)
-    entries = []
-    for name in names:
-        if name in PRESETS or name in SCHEDULED_PRESETS:
-            for workers in arguments.workers or [None]:
-                model = load(name, workers)
-                entries.append(({"time_model": name, "workers": model.size}, model))
-            continue
-        # a file or a trace fixes n: one --workers must agree, a list must include it
-        single = arguments.workers is not None and len(arguments.workers) == 1
-        model = load(name, arguments.workers[0] if single else None)
-        if arguments.workers and model.size not in arguments.workers:
-            raise UsageError(f"{command}: {name} defines {model.size} workers, which is not "
-                             f"in --workers {','.join(map(str, arguments.workers))}")
-        entries.append(({"time_model": name, "workers": model.size}, model))
-    if arguments.random_clusters:
-        sigmas = arguments.heterogeneity if arguments.heterogeneity is not None else [1.0]
-        total = arguments.random_clusters * len(sigmas) * len(arguments.workers or [51])
-        if total > MAX_CONFIGURATIONS:
-            raise UsageError(f"{command}: {total} random clusters is above "
-                             f"{MAX_CONFIGURATIONS} (each is built in memory before the run): "
-                             "split the study into several runs with other --seed values")
-        for workers in arguments.workers or [51]:
-            if (workers + 1) * arguments.budget >= 2**31:
-                raise UsageError(f"{command}: workers x budget must stay below 2^31 (task "
-                                 "counters are 32-bit)")
-            try:
-                clusters = random_clusters(workers, sigmas, arguments.random_clusters,
-                                           arguments.seed)
-            except ConfigurationError as error:
-                raise UsageError(f"{command}: {error}") from None
-            entries += [({"time_model": "random-cluster", "workers": workers, **label}, model)
-                        for label, model in clusters]
-    seen = set()
-    for label, _ in entries:
-        key = tuple(sorted(label.items()))
-        if key in seen:
-            print(f"{command}: warning: configuration {label} is listed twice",
-                  file=sys.stderr)
-        seen.add(key)
-    return entries
+    return worker_configurations(
+        command, arguments.time_model, arguments.workers, arguments.random_clusters,
+        arguments.heterogeneity, seed=arguments.seed, rounds=arguments.rounds,
+        budgets=[arguments.budget],
+        trace_order=lambda name: arguments.trace_order if is_trace_path(name) else None)
 
 
 def configuration_config(label: dict, model, arguments, alpha, eta) -> dict:

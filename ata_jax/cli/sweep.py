@@ -1,5 +1,6 @@
-"""`ata-jax sweep`: a grid over α, η, discount, workers and budgets, run in checkpointed
-chunks; results in one .npz (`ata_jax.load_sweep`)."""
+"""`ata-jax sweep`: a grid over worker configurations (time models × workers, random
+clusters), budgets, α, η and discount, run in checkpointed chunks; results in one .npz
+(`ata_jax.load_sweep`)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ import math
 import shlex
 import sys
 
-from ata_jax.cli.common import (INTERRUPTED, UsageError, check_output_path, load_time_model,
-                                metric_columns, policy_list, positive_float, positive_int,
-                                seed_int)
+from ata_jax.cli.common import (INTERRUPTED, UsageError, add_cluster_arguments,
+                                check_output_path, metric_columns, name_list, policy_list,
+                                positive_float, positive_int, seed_int, worker_configurations)
 
 GRAMMAR = ("a comma list of numbers or fractions (1,10,1/4), geometric ranges lo..hi "
            "(lo, 2lo, 4lo, ... up to hi: 1/16..16), lo..hi:N (N geometric values) or "
@@ -52,15 +53,18 @@ def add_parser(commands) -> None:
     from ata_jax.timemodels import PRESETS, SCHEDULED_PRESETS
 
     sweep = commands.add_parser(
-        "sweep", help="run a grid over alpha, eta, workers and budgets (checkpointed)",
-        description="Run policies over a grid of hyperparameters and sizes. alpha, eta and "
-                    "discount are traced: one compile per (policy, workers, budget) covers "
-                    "their whole grid. Grids: " + GRAMMAR + ".")
-    sweep.add_argument("--time-model", default="cifar", metavar="NAME",
+        "sweep", help="run a grid over configurations, budgets, alpha and eta (checkpointed)",
+        description="Run policies over a grid of worker configurations, budgets and "
+                    "hyperparameters. Configurations (any n, padded) and alpha, eta and "
+                    "discount are traced: one compile per (policy, budget) covers their "
+                    "whole grid. Grids: " + GRAMMAR + ".")
+    sweep.add_argument("--time-model", type=name_list, default=None, metavar="LIST",
                        help=f"a preset ({', '.join([*PRESETS, *SCHEDULED_PRESETS])}) or a "
-                            "model file (default: cifar)")
+                            "model file, or a comma list of them, crossed with --workers "
+                            "(default: cifar)")
     sweep.add_argument("--workers", type=int_list, default=None, metavar="LIST",
                        help="comma list of worker counts n (default: 51, or the model file's)")
+    add_cluster_arguments(sweep)
     sweep.add_argument("--budget", type=int_list, default=(23,), metavar="LIST",
                        help="comma list of budgets B (default: 23)")
     sweep.add_argument("--rounds", type=positive_int, default=1000, metavar="K",
@@ -117,31 +121,37 @@ def run_sweep_command(arguments: argparse.Namespace) -> int:
     if arguments.curves < 0 or arguments.curves > arguments.rounds:
         raise UsageError(f"{command}: --curves {arguments.curves} must lie in 0..--rounds "
                          f"({arguments.rounds})")
-    models = {}
-    for workers in arguments.workers or (None,):
-        model = load_time_model(command, arguments.time_model, workers, arguments.rounds,
-                                arguments.budget)
-        models[model.size] = model
+    entries = worker_configurations(
+        command, arguments.time_model, list(arguments.workers) if arguments.workers else None,
+        arguments.random_clusters, arguments.heterogeneity, seed=arguments.seed,
+        rounds=arguments.rounds, budgets=arguments.budget)
     modes = {}
     for name in ("alpha", "eta"):
         absolute, scale = getattr(arguments, name), getattr(arguments, f"{name}_scale")
         modes[name] = ("absolute", absolute) if absolute else (
             ("scale", scale) if scale else ("true", (1.0,)))
-        if policies_reading(name, arguments.policies) and modes[name][0] != "absolute" and not all(
-                math.isfinite(getattr(model, name)) for model in models.values()):
-            raise UsageError(f"{command}: the model's true {name} is infinite (heavy-tailed "
-                             f"worker): pass --{name} with absolute values")
+        infinite = [label for label, model in entries if not math.isfinite(getattr(model, name))]
+        if policies_reading(name, arguments.policies) and modes[name][0] != "absolute" and infinite:
+            raise UsageError(f"{command}: the true {name} of {infinite[0]['time_model']} (n = "
+                             f"{infinite[0]['workers']}) is infinite (heavy-tailed worker): "
+                             f"pass --{name} with absolute values")
+    names = arguments.time_model or ([] if arguments.random_clusters else ["cifar"])
     config = SweepConfig(
-        time_model=arguments.time_model, workers=tuple(models), budgets=arguments.budget,
+        time_model=",".join(names),
+        workers=tuple(dict.fromkeys(label["workers"] for label, _ in entries)),
+        budgets=arguments.budget,
         policies=tuple(arguments.policies), alpha=modes["alpha"][1],
         alpha_mode=modes["alpha"][0], eta=modes["eta"][1], eta_mode=modes["eta"][0],
         discounts=arguments.discount, window=arguments.window, counting=arguments.counting,
         rounds=arguments.rounds, seeds=arguments.seeds, seed=arguments.seed,
         curve_points=arguments.curves,
-        model_fingerprints=tuple(model_fingerprint(model) for model in models.values()))
+        model_fingerprints=tuple(model_fingerprint(model) for _, model in entries),
+        random_clusters=arguments.random_clusters or 0,
+        heterogeneity=tuple(arguments.heterogeneity or ((1.0,) if arguments.random_clusters
+                                                        else ())))
     command_line = shlex.join(sys.argv)  # the process's own command line
     try:
-        result = run_sweep(config, models, memory_mb=arguments.memory_mb,
+        result = run_sweep(config, entries, memory_mb=arguments.memory_mb,
                            checkpoint_dir=arguments.checkpoint, resume=arguments.resume,
                            command=command_line,
                            progress=None if arguments.quiet else print_progress)
@@ -169,21 +179,28 @@ def format_table(result) -> str:
     config = result.config
     columns = [metric for metric in metric_columns({}) if metric.column.per != "late round"]
     name_width = max(15, *(len(policy) + 1 for policy in config.policies))
-    lines = [f"{'policy':<{name_width}}{'n':>5}{'B':>5}{'alpha':>11}{'eta':>9}{'gamma':>7}"
+    several = len(result.labels) > 1
+    names = [configuration_name(label) for label in result.labels]
+    label_width = max([len(name) + 2 for name in names] + [15]) if several else 0
+    lines = [f"{'policy':<{name_width}}"
+             + (f"{'configuration':<{label_width}}" if several else "")
+             + f"{'n':>5}{'B':>5}{'alpha':>11}{'eta':>9}{'gamma':>7}"
              + "".join(f"{metric.column.header:>{metric.column.width}}"
                        for metric in columns)]
     rows = []
     for p, policy in enumerate(config.policies):
         used, seen = reads(policy), set()
         for g, point in enumerate(result.points):
-            signature = (point.workers, point.budget,
+            signature = (point.configuration, point.budget,
                          *(getattr(point, name) for name in used))
             if signature in seen:
                 continue
             seen.add(signature)
             means = result.totals[p, g].mean(axis=0)
             show = lambda name, text: text if name in used else "-"
-            row = (f"{policy:<{name_width}}{point.workers:>5}{point.budget:>5}"
+            row = (f"{policy:<{name_width}}"
+                   + (f"{names[point.configuration]:<{label_width}}" if several else "")
+                   + f"{point.workers:>5}{point.budget:>5}"
                    f"{show('alpha', f'{point.alpha:.4g}'):>11}"
                    f"{show('eta', f'{point.eta:.4g}'):>9}"
                    f"{show('discount', f'{point.discount:.4g}'):>7}")
@@ -196,3 +213,10 @@ def format_table(result) -> str:
     if len(rows) > MAX_TABLE_ROWS:
         lines.append(f"... {len(rows) - MAX_TABLE_ROWS} more rows (see --out)")
     return "\n".join(lines)
+
+
+def configuration_name(label: dict) -> str:
+    """A short name of a configuration for the table: its time model, or its cluster."""
+    if "cluster" in label:
+        return f"cluster {label['cluster']} σ={label['heterogeneity']:g}"
+    return str(label["time_model"])
