@@ -7,8 +7,9 @@ policy and every seed. A configuration is one time model (a preset at one n, a m
 random cluster); the configurations are the cross product of the time models and the worker
 counts, then any random clusters. B changes array shapes, so each (policy, B, batch of
 configurations) is one *group* with its own compile, where a batch is every configuration
-that can share one (`configurations.batch_signature`: the presets of any n and random
-clusters are one batch, padded to the largest n as `simulate` pads them). Inside a group every
+that can share one (`configurations.batch_signature`: the same set of families and kind of
+schedule, not a trace; the presets `cifar` and `sqrt` of any n and random clusters are one
+batch, padded to the largest n as `simulate` pads them; `separate_n` keeps each n apart). Inside a group every
 (grid point, seed) pair is one *run*, and all runs are a single flat batch of (key,
 Hyperparameters[, the run's configuration]) vmapped through `simulate.run_seed`.
 
@@ -161,8 +162,10 @@ class SweepConfig:
     """Everything that decides a sweep's results (JSON-serialisable via `to_dict`).
 
     time_model: the comma list of presets and model files as given ("" for random clusters
-    only); workers: the worker counts n it is crossed with; random_clusters C and
-    heterogeneity (σ's): C random clusters at every n and σ (spec §9, seeded by `seed`).
+    only); workers: the distinct n of the configurations (the worker counts the presets are
+    crossed with, a model file's own n); random_clusters C and heterogeneity (σ's): C random
+    clusters at every n and σ (spec §9, seeded by `seed`). separate_n: one compile per n
+    instead of padding configurations of different n into one batch (`batches`).
     alpha_mode / eta_mode: "absolute" (alpha/eta are the values), "scale" (multiples of each
     configuration's true α / η) or "true" (the true value only; alpha/eta are (1.0,)).
     curve_points: 0 for no curves, else per-round figures averaged over that many blocks.
@@ -188,6 +191,7 @@ class SweepConfig:
     model_fingerprints: tuple[str, ...] = ()
     random_clusters: int = 0
     heterogeneity: tuple[float, ...] = ()
+    separate_n: bool = False
 
     def to_dict(self) -> dict:
         return {key: list(value) if isinstance(value, tuple) else value
@@ -243,8 +247,9 @@ def as_configurations(config: SweepConfig,
     if not entries:
         raise SweepError("a sweep needs at least one configuration")
     for label, model in entries:
-        if label.get("workers") != model.size:
-            raise SweepError(f"configuration {label} has a model of {model.size} workers")
+        if label.get("workers") != model.size or "time_model" not in label:
+            raise SweepError(f"configuration {label} needs a 'time_model' and 'workers' equal "
+                             f"to its model's {model.size} workers")
     if config.model_fingerprints and len(config.model_fingerprints) != len(entries):
         raise SweepError(f"{len(config.model_fingerprints)} model fingerprints for "
                          f"{len(entries)} configurations")
@@ -272,13 +277,22 @@ def grid_points(config: SweepConfig, configurations: Sequence[Configuration]
     for (index, (_, model)), budget, alpha, eta, discount in itertools.product(
             enumerate(configurations), config.budgets, config.alpha, config.eta,
             config.discounts):
-        true_alpha, true_eta = model.alpha, model.eta
-        absolute_alpha = alpha if config.alpha_mode == "absolute" else alpha * true_alpha
-        absolute_eta = eta if config.eta_mode == "absolute" else eta * true_eta
+        absolute_alpha, alpha_scale = _absolute_and_scale(alpha, config.alpha_mode,
+                                                          model.alpha)
+        absolute_eta, eta_scale = _absolute_and_scale(eta, config.eta_mode, model.eta)
         points.append(GridPoint(model.size, budget, absolute_alpha, absolute_eta,
-                                absolute_alpha / true_alpha, absolute_eta / true_eta,
-                                discount, index))
+                                alpha_scale, eta_scale, discount, index))
     return points
+
+
+def _absolute_and_scale(value: float, mode: str, true_value: float) -> tuple[float, float]:
+    """(the absolute value, its multiple of the true value) of a grid value in `mode`; the
+    multiple of an absolute value is NaN where the true value is 0 or infinite."""
+    if mode != "absolute":
+        return value * true_value, value
+    if true_value > 0 and math.isfinite(true_value):
+        return value, value / true_value
+    return value, math.nan
 
 
 # ----------------------------------------------------------------------------- the batch
@@ -360,21 +374,24 @@ class Group(NamedTuple):
     source: tuple[int, ...]
 
 
-def batches(configurations: Sequence[Configuration]) -> list[tuple[int, ...]]:
-    """The configurations' indices grouped by `configurations.batch_signature`, each batch in
+def batches(configurations: Sequence[Configuration],
+            separate_n: bool = False) -> list[tuple[int, ...]]:
+    """The configurations' indices grouped by `configurations.batch_signature` (the family
+    set, the kind of schedule, a trace on its own) and, with separate_n, by n; each batch in
     order and the batches in order of their first member."""
     from ata_jax.configurations import batch_signature
 
     grouped: dict[tuple, list[int]] = {}
     for index, (_, model) in enumerate(configurations):
-        grouped.setdefault(batch_signature(model), []).append(index)
+        key = batch_signature(model) + ((model.size,) if separate_n else ())
+        grouped.setdefault(key, []).append(index)
     return [tuple(members) for members in grouped.values()]
 
 
 def make_groups(config: SweepConfig, points: list[GridPoint],
                 configurations: Sequence[Configuration]) -> list[Group]:
     """Every (policy, B, batch) group, policy-major, then B, then batch."""
-    members = batches(configurations)
+    members = batches(configurations, config.separate_n)
     groups = []
     for policy in config.policies:
         used = reads(policy)
@@ -645,8 +662,15 @@ def open_checkpoint(directory: str, config: SweepConfig, plan: dict[str, int], r
                       if manifest["config"].get(key) != value]
             raise SweepError(f"--resume: {directory} holds a sweep with a different "
                              f"configuration ({', '.join(differ) or 'format'} differ)")
+        try:
+            kept = {name: int(size) for name, size in manifest["chunk_runs"].items()}
+        except (KeyError, TypeError, ValueError, AttributeError):
+            kept = None
+        if kept is None or set(kept) != set(plan):
+            raise SweepError(f"--resume: the chunk plan in {manifest_path} does not name this "
+                             "sweep's groups: start the sweep in a new directory")
         remove_temporary_files(directory)  # left by a killed run
-        return {name: int(size) for name, size in manifest["chunk_runs"].items()}
+        return kept
     if os.path.exists(manifest_path):
         raise SweepError(f"--checkpoint {directory} already holds a sweep: pass --resume "
                          "to continue it, or choose another directory")

@@ -204,7 +204,7 @@ def test_bad_grid_input(fails_with_one_line, arguments, needle):
 def test_checkpoint_misuse(tmp_path, fails_with_one_line):
     directory = tmp_path / "kept"
     stored = config(seeds=S + 1, curve_points=0)
-    open_checkpoint(str(directory), stored, {"ata-n5-B2": CHUNK}, False, "test", 1.0)
+    open_checkpoint(str(directory), stored, {"ata-B2": CHUNK}, False, "test", 1.0)
     manifest = (directory / "manifest.json").read_bytes()
     base = ["--workers", str(N), "--budget", str(B), "--rounds", str(K), "--policies", "ata",
             "--alpha-scale", "0.5,1,2", "--checkpoint", str(directory)]

@@ -16,7 +16,7 @@ from ata_jax.sweep import (CHECKPOINT_FORMAT, MANIFEST, SUMMARY_FIELDS, Configur
                            SweepConfig, SweepError, bytes_per_run, model_fingerprint,
                            run_sweep)
 from ata_jax.sweepfile import save_sweep
-from ata_jax.timemodels import cifar, sqrt
+from ata_jax.timemodels import cifar, heterogeneous, sqrt
 
 B, K, S = 2, 20, 2
 CONFIGURATIONS = [
@@ -203,17 +203,71 @@ def test_bad_configuration_input(fails_with_one_line, arguments, needle):
     fails_with_one_line(["sweep", *arguments], needle)
 
 
+def test_the_command_warns_of_duplicates_and_names_an_infinite_true_value(tmp_path, capsys,
+                                                                          fails_with_one_line):
+    heavy = tmp_path / "heavy.json"
+    heavy.write_text('{"workers": [{"family": "lognormal", "log_mean": 1, "log_std": 0.5,'
+                     ' "count": 3}]}')
+    fails_with_one_line(["sweep", "--time-model", f"cifar,{heavy}", "--workers", "3",
+                         "--policies", "ata", "--alpha-scale", "1,2"],
+                        f"true alpha of {heavy} (n = 3) is infinite")
+    fails_with_one_line(["sweep", "--random-clusters", "1", "--budget", "5000"],
+                        "--budget 5000 is above 1024")
+    assert main(["sweep", "--time-model", "cifar,cifar", "--workers", "3,3", "--rounds", "2",
+                 "--seeds", "1", "--budget", "2", "--policies", "uta", "--quiet"]) == 0
+    assert "listed twice" in capsys.readouterr().err
+
+
+def test_several_batches_and_budgets_fill_every_point(tmp_path):
+    """heterogeneous (another family set: a batch of its own, one shared model) between two
+    cifar configurations (one padded batch), at two budgets: the grid indices of a group are
+    not contiguous, and every point holds its own configuration's results."""
+    entries = [Configuration({"time_model": "cifar", "workers": 4}, cifar(4)),
+               Configuration({"time_model": "heterogeneous", "workers": 5}, heterogeneous(5)),
+               Configuration({"time_model": "cifar", "workers": 3}, cifar(3))]
+    settings = config(time_model="cifar,heterogeneous", workers=(4, 5, 3), budgets=(2, 3),
+                      policies=("uta",), eta=(1.0,), eta_mode="true", curve_points=0,
+                      random_clusters=0, heterogeneity=(),
+                      model_fingerprints=tuple(model_fingerprint(entry.model)
+                                               for entry in entries))
+    chunks = []
+    result = run_sweep(settings, entries, on_chunk=chunks.append)
+    assert {info.group for info in chunks} == {f"uta-B{budget}-batch{number}"
+                                               for budget in (2, 3) for number in (0, 1)}
+    assert [(point.configuration, point.budget) for point in result.points] == [
+        (0, 2), (0, 3), (1, 2), (1, 3), (2, 2), (2, 3)]
+    for g, point in enumerate(result.points):
+        alone = simulate(entries[point.configuration].model, ["uta"], budget=point.budget,
+                         num_rounds=K, num_seeds=S)["uta"]
+        np.testing.assert_allclose(result.totals[0, g, :, 0], alone.runtime, rtol=2 * EPS,
+                                   err_msg=str(point))
+
+
+def test_separate_n_compiles_one_program_per_n():
+    """--separate-n: no padding across n, one group per (policy, B, n)."""
+    chunks = []
+    result = run_sweep(config(separate_n=True), CONFIGURATIONS, memory_mb=MEMORY_MB,
+                       on_chunk=chunks.append)
+    assert {info.group for info in chunks} == {f"{policy}-B2-batch{number}"
+                                               for policy in ("ata-empirical", "gta")
+                                               for number in (0, 1)}
+    alone = simulate(CONFIGURATIONS[1].model, ["gta"], budget=B, num_rounds=K, num_seeds=S)
+    gta = result.config.policies.index("gta")
+    np.testing.assert_allclose(result.totals[gta, 2, :, 0], alone["gta"].runtime, rtol=1e-6)
+
+
 @pytest.mark.slow
 def test_the_command_sweeps_configurations(tmp_path, capsys):
     """`--time-model cifar,sqrt --workers 4,5 --random-clusters 1`: five configurations, one
     compile per policy and budget, labelled in the store; each equal to its run alone."""
     out = tmp_path / "grid.npz"
     before = COMPILES["sweep_chunk"]
+    rounds = K + 1  # a shape no other test compiles: the two programs are new
     assert main(["sweep", "--time-model", "cifar,sqrt", "--workers", "4,5",
                  "--random-clusters", "1", "--heterogeneity", "0.5", "--budget", str(B),
-                 "--rounds", str(K), "--seeds", str(S), "--policies", "ata,uta",
+                 "--rounds", str(rounds), "--seeds", str(S), "--policies", "ata,uta",
                  "--alpha-scale", "1,2", "--quiet", "--out", str(out)]) == 0
-    assert COMPILES["sweep_chunk"] - before <= 2  # cached programs make it fewer
+    assert COMPILES["sweep_chunk"] - before == 2
     printed = capsys.readouterr().out
     assert "configuration" in printed and "cluster 0 σ=0.5" in printed
     loaded = ata_jax.load_sweep(str(out))
@@ -224,7 +278,7 @@ def test_the_command_sweeps_configurations(tmp_path, capsys):
     assert loaded.metadata["grid_shape"] == [6, 1, 2, 1, 1]
     cluster = random_cluster(5, 0.5, 0)
     g = int(np.nonzero((loaded.grid["configuration"] == 5) & (loaded.grid["alpha_scale"] == 2))[0][0])
-    alone = simulate(cluster, ["ata", "uta"], budget=B, num_rounds=K, num_seeds=S,
+    alone = simulate(cluster, ["ata", "uta"], budget=B, num_rounds=rounds, num_seeds=S,
                      alpha=float(loaded.grid["alpha"][g]))
     for p, name in enumerate(loaded.policies):
         np.testing.assert_allclose(loaded.runtime[p, g], alone[name].runtime, rtol=2 * EPS)

@@ -110,6 +110,15 @@ def format_number(value: float | None) -> str:
     return f"{value:.4g}" if abs(value) < 1e5 else f"{value:.4e}"
 
 
+def check_budgets(command: str, budgets) -> None:
+    """A UsageError for a budget above MAX_BUDGET."""
+    for budget in budgets:
+        if budget > MAX_BUDGET:
+            raise UsageError(f"{command}: --budget {budget} is above {MAX_BUDGET} (a "
+                             "round's task list compares every task with every loaded "
+                             "worker: time and memory per seed grow as B^2)")
+
+
 def load_time_model(command: str, name: str, workers: int | None, rounds: int,
                     budgets: tuple[int, ...] | list[int], **options):
     """The time model `name` (preset, model file or trace) for n = workers, checked against
@@ -118,11 +127,7 @@ def load_time_model(command: str, name: str, workers: int | None, rounds: int,
     from ata_jax.modelfile import resolve_time_model
     from ata_jax.timemodels import ModelError
 
-    for budget in budgets:
-        if budget > MAX_BUDGET:
-            raise UsageError(f"{command}: --budget {budget} is above {MAX_BUDGET} (a "
-                             "round's task list compares every task with every loaded "
-                             "worker: time and memory per seed grow as B^2)")
+    check_budgets(command, budgets)
     try:
         model = resolve_time_model(name, workers, rounds, **options)
     except ModelError as error:
@@ -213,6 +218,7 @@ def worker_configurations(command: str, names: list[str] | None, workers: list[i
     from ata_jax.configurations import ConfigurationError, random_clusters as make_clusters
     from ata_jax.timemodels import PRESETS, SCHEDULED_PRESETS
 
+    check_budgets(command, budgets)
     if names is None:
         names = [] if random_clusters else ["cifar"]
     if heterogeneity is not None and not random_clusters:

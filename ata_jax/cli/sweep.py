@@ -11,7 +11,8 @@ import sys
 
 from ata_jax.cli.common import (INTERRUPTED, UsageError, add_cluster_arguments,
                                 check_output_path, metric_columns, name_list, policy_list,
-                                positive_float, positive_int, seed_int, worker_configurations)
+                                positive_float, positive_int, seed_int, worker_configurations,
+                                worker_list)
 
 GRAMMAR = ("a comma list of numbers or fractions (1,10,1/4), geometric ranges lo..hi "
            "(lo, 2lo, 4lo, ... up to hi: 1/16..16), lo..hi:N (N geometric values) or "
@@ -55,15 +56,21 @@ def add_parser(commands) -> None:
     sweep = commands.add_parser(
         "sweep", help="run a grid over configurations, budgets, alpha and eta (checkpointed)",
         description="Run policies over a grid of worker configurations, budgets and "
-                    "hyperparameters. Configurations (any n, padded) and alpha, eta and "
-                    "discount are traced: one compile per (policy, budget) covers their "
-                    "whole grid. Grids: " + GRAMMAR + ".")
+                    "hyperparameters. Configurations (any n, padded to the largest) and "
+                    "alpha, eta and discount are traced: one compile per (policy, budget, "
+                    "batch) covers their whole grid, a batch being the configurations of "
+                    "one family set and kind of schedule (a trace is a batch of its own). "
+                    "Grids: " + GRAMMAR + ".")
     sweep.add_argument("--time-model", type=name_list, default=None, metavar="LIST",
                        help=f"a preset ({', '.join([*PRESETS, *SCHEDULED_PRESETS])}) or a "
                             "model file, or a comma list of them, crossed with --workers "
                             "(default: cifar)")
-    sweep.add_argument("--workers", type=int_list, default=None, metavar="LIST",
+    sweep.add_argument("--workers", type=worker_list, default=None, metavar="LIST",
                        help="comma list of worker counts n (default: 51, or the model file's)")
+    sweep.add_argument("--separate-n", action="store_true",
+                       help="one compile per n instead of padding configurations of "
+                            "different n to the largest (faster running for long sweeps "
+                            "over very different n; docs/performance.md)")
     add_cluster_arguments(sweep)
     sweep.add_argument("--budget", type=int_list, default=(23,), metavar="LIST",
                        help="comma list of budgets B (default: 23)")
@@ -78,13 +85,13 @@ def add_parser(commands) -> None:
     alpha.add_argument("--alpha", type=grid_values, default=None, metavar="GRID",
                        help="ATA's alpha values (absolute)")
     alpha.add_argument("--alpha-scale", type=grid_values, default=None, metavar="GRID",
-                       help="ATA's alpha as multiples of the model's true alpha at each n "
+                       help="ATA's alpha as multiples of each configuration's true alpha "
                             "(default: 1)")
     eta = sweep.add_mutually_exclusive_group()
     eta.add_argument("--eta", type=grid_values, default=None, metavar="GRID",
                      help="ATA-Empirical's eta values (absolute)")
     eta.add_argument("--eta-scale", type=grid_values, default=None, metavar="GRID",
-                     help="eta as multiples of the model's true eta at each n (default: 1)")
+                     help="eta as multiples of each configuration's true eta (default: 1)")
     sweep.add_argument("--discount", type=discount_values, default=(0.998,), metavar="GRID",
                        help="γ values in (0, 1] of the -discounted policies (default: 0.998)")
     sweep.add_argument("--window", type=positive_int, default=500, metavar="W",
@@ -146,6 +153,7 @@ def run_sweep_command(arguments: argparse.Namespace) -> int:
         rounds=arguments.rounds, seeds=arguments.seeds, seed=arguments.seed,
         curve_points=arguments.curves,
         model_fingerprints=tuple(model_fingerprint(model) for _, model in entries),
+        separate_n=arguments.separate_n,
         random_clusters=arguments.random_clusters or 0,
         heterogeneity=tuple(arguments.heterogeneity or ((1.0,) if arguments.random_clusters
                                                         else ())))
