@@ -1,4 +1,6 @@
-"""The allocation problem argmin_a max_i a_i·s_i subject to Σa = B (spec §4), and its loss.
+"""The `cpu` allocation solver: argmin_a max_i a_i·s_i subject to Σa = B (spec §4), tuned for
+XLA's CPU backend, and the loss. The same algorithm written to be read (and for accelerators)
+is the `portable` solver, `ata_jax.portable`: start there; both give identical task lists.
 
 Water-filling: the optimal allocation gives worker i one task per value j·s_i (j = 1..B) among
 the B smallest values of the grid {j·s_i}. Only the m = min(B, n) smallest scores can own one

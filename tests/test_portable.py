@@ -1,0 +1,99 @@
+"""The portable solver (`ata_jax.portable`) against the `cpu` solver, exactly: the same task
+lists (workers and slots, in order) on brute-force shapes, near-ties a few ulps apart, zero
+scores with and without a key, absent workers (+inf), n on both sides of 128, under vmap; and
+its program has no while loop and no conditional."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from ata_jax import allocation, portable
+from test_allocation import SHAPES, brute_force_minimum, random_scores
+
+
+def both(scores, budget, keys=None):
+    """(cpu, portable) task lists of a batch of rounds, with per-row keys or none."""
+    scores = jnp.asarray(scores)
+    if keys is None:
+        solve = lambda solver: jax.jit(jax.vmap(lambda s: solver.assign(s, budget)))(scores)
+    else:
+        solve = lambda solver: jax.jit(jax.vmap(lambda s, k: solver.assign(s, budget, k)))(
+            scores, keys)
+    return solve(allocation), solve(portable)
+
+
+def assert_same(cpu, ours):
+    np.testing.assert_array_equal(ours.worker, cpu.worker)
+    np.testing.assert_array_equal(ours.slot, cpu.slot)
+
+
+@pytest.mark.parametrize("n,budget", SHAPES)
+def test_the_same_task_lists_as_the_cpu_solver_and_optimal(n, budget):
+    rng = np.random.default_rng(100 * n + budget)
+    scores = random_scores(rng, 200, n)
+    keys = jax.random.split(jax.random.key(n + budget), 200)
+    for row_keys in (None, keys):
+        cpu, ours = both(scores, budget, row_keys)
+        assert_same(cpu, ours)
+    counts = np.asarray(jax.vmap(lambda w: jnp.zeros(n, jnp.int32).at[w].add(1))(ours.worker))
+    for row in range(0, 200, 10):
+        loss = float((counts[row] * scores[row]).max())
+        assert loss == pytest.approx(brute_force_minimum(scores[row].tolist(), budget),
+                                     rel=1e-6)
+
+
+def test_near_ties_a_few_ulps_apart():
+    rng = np.random.default_rng(7)
+    budget = 23
+    for n in (3, 17, 51, 200):
+        base = rng.uniform(0.5, 2.0, size=(1000, 1))
+        multiple = rng.integers(1, 9, size=(1000, n))
+        ulps = rng.integers(-6, 7, size=(1000, n))
+        scores = (base / multiple * (1.0 + ulps * 2.0**-23)).astype(np.float32)
+        assert_same(*both(scores, budget))
+
+
+@pytest.mark.parametrize("n,budget", [(40, 23), (128, 9), (129, 23), (200, 40), (459, 23),
+                                      (459, 1), (5, 64)])
+def test_zeros_absent_workers_and_both_sides_of_128(n, budget):
+    rng = np.random.default_rng(n * 7 + budget)
+    scores = random_scores(rng, 64, n)
+    absent = (rng.uniform(size=scores.shape) < 0.2) & (np.arange(64) % 3 == 0)[:, None]
+    absent[:, 0] = False
+    scores = np.where(absent, np.inf, scores).astype(np.float32)
+    scores[:8] = np.where(rng.uniform(size=(8, n)) < 0.9, 0.0, scores[:8])  # many zeros
+    keys = jax.random.split(jax.random.key(budget), 64)
+    for row_keys in (None, keys):
+        assert_same(*both(scores, budget, row_keys))
+
+
+def test_a_raw_key_and_a_single_round():
+    scores = jnp.asarray([0.0, 2.0, 0.0, 0.0, 1.0])
+    key = jax.random.PRNGKey(3)
+    assert_same(allocation.assign(scores, 7, key), portable.assign(scores, 7, key))
+    assert_same(allocation.assign(scores[1:], 7), portable.assign(scores[1:], 7))
+
+
+def primitive_names(jaxpr) -> set[str]:
+    """Every primitive in a jaxpr and its sub-jaxprs."""
+    names = set()
+    for equation in jaxpr.eqns:
+        names.add(equation.primitive.name)
+        for value in equation.params.values():
+            inner = getattr(value, "jaxpr", value)
+            if hasattr(inner, "eqns"):
+                names |= primitive_names(inner)
+    return names
+
+
+@pytest.mark.parametrize("n", [51, 459])
+def test_the_portable_program_has_no_loop_and_no_conditional(n):
+    scores = jnp.ones((4, n))
+    keys = jax.random.split(jax.random.key(0), 4)
+    ours = primitive_names(jax.make_jaxpr(jax.vmap(lambda s, k: portable.assign(s, 23, k)))(
+        scores, keys).jaxpr)
+    assert not ours & {"while", "cond", "scan"}, ours
+    cpu = primitive_names(jax.make_jaxpr(jax.vmap(lambda s, k: allocation.assign(s, 23, k)))(
+        scores, keys).jaxpr)
+    assert cpu & {"while", "cond"}  # the check can see them
