@@ -51,13 +51,14 @@ def floyd_ranks(random_bits: jax.Array, count: jax.Array, population: jax.Array)
     algorithm (`bitsets.floyd_draw`: step t draws v in [0, top], top = population − count + t,
     and takes top if v was taken), written out over the B steps; −1 past `count`."""
     steps = random_bits.shape[-1]
+    place = jnp.arange(steps)
     chosen = jnp.full(steps, -1, jnp.int32)
     for step in range(steps):
         top = population - count + step
         value = (random_bits[step] % jnp.maximum(top + 1, 1).astype(jnp.uint32)).astype(
             jnp.int32)
         pick = jnp.where(jnp.any(chosen == value), top, value)
-        chosen = chosen.at[step].set(jnp.where(step < count, pick, -1))
+        chosen = jnp.where((place == step) & (step < count), pick, chosen)
     return chosen
 
 

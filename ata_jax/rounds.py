@@ -52,18 +52,49 @@ def has_failures(model: TimeModel) -> bool:
     return model.schedule is not None and model.schedule.fail_start is not None
 
 
+def unrolled_loop(lower: int, upper: int, body, carry):
+    """`lax.fori_loop(lower, upper, body, carry)` written out (static bounds): the portable
+    round's short loops, so that its program has no while loop (each iteration of one is a
+    host round trip on a GPU)."""
+    for index in range(lower, upper):
+        carry = body(index, carry)
+    return carry
+
+
+def per_worker_sum(num_workers: int, worker: jax.Array, values: jax.Array,
+                   portable: bool) -> jax.Array:
+    """float[n]: Σ of values[t] over the tasks t of each worker (worker int32[B]).
+
+    `cpu`: one scatter-add. `portable`: the B tasks added one after another, each to its
+    worker by a select (no scatter: a float scatter-add under index contention is a slow
+    compare-and-swap loop on GPUs); in task order, as the scatter adds them, so both give
+    the same float32 sums (x + 0 is exact)."""
+    if not portable:
+        return jnp.zeros(num_workers, values.dtype).at[worker].add(values)
+    workers = jnp.arange(num_workers, dtype=jnp.int32)
+    total = jnp.zeros(num_workers, values.dtype)
+    for task in range(worker.shape[-1]):
+        total = total + jnp.where(workers == worker[task], values[task], 0.0)
+    return total
+
+
 def play_assignment(model: TimeModel, task_key: jax.Array, assignment: Assignment,
-                    budget: int, round_number: jax.Array | None = None) -> PlayedRound:
+                    budget: int, round_number: jax.Array | None = None, *,
+                    portable: bool = False) -> PlayedRound:
     """Run the round's B tasks: O(B) draws and one scatter into n workers (plus, for a
-    model with failures, up to B reassignments, each O(n))."""
+    model with failures, up to B reassignments, each O(n)). portable (static): the same
+    round with no scatter-add (`per_worker_sum`). A model with failures keeps its
+    reassignment loop rolled on both paths (B iterations per round, for the whole batch):
+    written out, XLA:CPU fused its draws differently and moved a round's worker time by one
+    ulp, so the two solvers would no longer agree exactly."""
     task_words = round_key_words(task_key)
     times = task_times(model, None, assignment.worker, assignment.slot, budget, round_number,
                        key_words=task_words)
     loss = assignment_proxy_loss(assignment, current_means(model, round_number))
     if has_failures(model):
         return _play_with_failures(model, task_key, task_words, assignment, budget,
-                                   round_number, times, loss)
-    busy_time = jnp.zeros(model.size, times.dtype).at[assignment.worker].add(times)
+                                   round_number, times, loss, portable)
+    busy_time = per_worker_sum(model.size, assignment.worker, times, portable)
     # the loaded workers' longest busy time: read at the B tasks, not reduced over n
     return PlayedRound(busy_time, _outcome(
         round_time=jnp.max(busy_time[assignment.worker]), worker_time=jnp.sum(times),
@@ -79,14 +110,14 @@ def _outcome(**fields) -> RoundOutcome:
 
 
 def _play_with_failures(model, task_key, task_words, assignment, budget, round_number, times,
-                        loss):
+                        loss, portable):
     n = model.size
     down = is_down(model.schedule, round_number, jnp.arange(n))
     timeout = jnp.asarray(model.schedule.timeout, times.dtype)
     task_lost = down[assignment.worker]
-    own_time = jnp.zeros(n, times.dtype).at[assignment.worker].add(
-        jnp.where(task_lost, 0.0, times))
-    holds_lost_task = jnp.zeros(n, bool).at[assignment.worker].max(task_lost)
+    own_time = per_worker_sum(n, assignment.worker, jnp.where(task_lost, 0.0, times), portable)
+    held = per_worker_sum(n, assignment.worker, task_lost.astype(times.dtype), portable)
+    holds_lost_task = held > 0
     num_lost = jnp.sum(task_lost)
     reassign_words = round_key_words(jax.random.fold_in(task_key, 2))  # apart from own draws
 
@@ -106,8 +137,8 @@ def _play_with_failures(model, task_key, task_words, assignment, budget, round_n
         0, budget, reassign, (free_at, jnp.zeros(n, times.dtype), jnp.zeros(n, jnp.int32),
                               jnp.zeros((), times.dtype)))
     finish = jnp.where(extra_count > 0, free_at, own_time)
-    held = jnp.zeros(n, times.dtype).at[assignment.worker].add(task_lost.astype(times.dtype))
-    holds_live_task = jnp.zeros(n, bool).at[assignment.worker].max(~task_lost)
+    holds_live_task = per_worker_sum(n, assignment.worker, (~task_lost).astype(times.dtype),
+                                     portable) > 0
     return PlayedRound(jnp.where(holds_lost_task, timeout * held, own_time), _outcome(
         round_time=jnp.max(jnp.where(down, 0.0, finish)),
         # summed over the round's B tasks, not over the n workers: the same sum (and rounding)
@@ -118,7 +149,7 @@ def _play_with_failures(model, task_key, task_words, assignment, budget, round_n
 
 
 def race_time(model: TimeModel, key_words: jax.Array, workers: jax.Array, budget: int,
-              round_number: jax.Array | None) -> jax.Array:
+              round_number: jax.Array | None, portable: bool = False) -> jax.Array:
     """The B-th completion time of a race among `workers` (int32[c]) only.
 
     Only the m = min(B, c) workers whose first task ends earliest can finish one of the B
@@ -127,6 +158,7 @@ def race_time(model: TimeModel, key_words: jax.Array, workers: jax.Array, budget
     completion events: each event pops the earliest pending completion and draws that
     worker's next task only. So a race costs c + B − 1 draws and no sort, and every task
     time is the same (worker, slot) draw that an allocation of that task would see.
+    portable (static): the B − 1 events written out (`unrolled_loop`).
     """
     count = workers.shape[-1]
     first = task_times(model, None, workers, jnp.zeros(count, jnp.int32), budget, round_number,
@@ -149,9 +181,10 @@ def race_time(model: TimeModel, key_words: jax.Array, workers: jax.Array, budget
                                                      completed[earliest], budget, round_number,
                                                      key_words=key_words)), completed)
 
-    # a rolled loop: no slower than the events written out, and it compiles faster
-    pending, _ = lax.fori_loop(0, budget - 1, lambda _, state: complete_one(state),
-                               (pending, jnp.zeros_like(candidates)))
+    # cpu: a rolled loop, no slower than the events written out, and it compiles faster
+    loop = unrolled_loop if portable else lax.fori_loop
+    pending, _ = loop(0, budget - 1, lambda _, state: complete_one(state),
+                      (pending, jnp.zeros_like(candidates)))
     return jnp.min(pending)           # the B-th completion
 
 
@@ -215,7 +248,8 @@ def _pruned_race_function(budget: int):
 
 
 def greedy_round_time(model: TimeModel, task_key: jax.Array, budget: int,
-                      round_number: jax.Array | None = None) -> jax.Array:
+                      round_number: jax.Array | None = None, *,
+                      portable: bool = False) -> jax.Array:
     """The B-th completion time when every worker works back to back from time 0.
 
     The race among all n workers (`race_time`: n first draws, then B completion events among
@@ -224,10 +258,12 @@ def greedy_round_time(model: TimeModel, task_key: jax.Array, budget: int,
     of the parameters) ends at T', and when every other worker's ℓ_i ≥ T' none of them can
     finish a task before T', so T' is exactly the full race's time (the B-th smallest of a
     union does not change when values ≥ it are added). A batch of seeds races in full only
-    when some member fails that check. Results are identical either way.
+    when some member fails that check. Results are identical either way. portable
+    (static): always the race among all n, its events written out (no conditional, no
+    while loop).
     """
     key_words = round_key_words(task_key)  # once: each event below draws one task
-    if not _prunable(model, budget):
+    if portable or not _prunable(model, budget):
         return race_time(model, key_words, jnp.arange(model.size, dtype=jnp.int32), budget,
-                         round_number)
+                         round_number, portable)
     return _pruned_race_function(budget)(model, key_words)

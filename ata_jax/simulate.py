@@ -26,11 +26,13 @@ from jax.sharding import Mesh
 from jax.sharding import PartitionSpec as P
 
 from ata_jax import compilation
-from ata_jax.allocation import assign, assignment_proxy_loss
+from ata_jax.allocation import assignment_proxy_loss
 from ata_jax.allocators import POLICY_NAMES, Hyperparameters, Policy, make_policy, policy_spec
 from ata_jax.metrics import (CURVE_METRICS, METRICS, PerRound, RoundContext, Totals,
                              measured)
 from ata_jax.rounds import has_failures
+from ata_jax.solvers import resolve_solver
+from ata_jax.solvers import solver as solver_named
 from ata_jax.summation import compensated_add, compensated_value, compensated_zeros
 from ata_jax.timemodels import TimeModel, current_means
 
@@ -55,24 +57,26 @@ def seed_keys(master_seed: int, num_seeds: int, first_seed: int = 0) -> jax.Arra
         jnp.arange(first_seed, first_seed + num_seeds))
 
 
-def optimal_proxy_loss(model: TimeModel, budget: int, round_number=1) -> jax.Array:
-    """ℓ(a*, μ_k) = min_a max_i a_i·μ_k,i for the means of round k."""
+def optimal_proxy_loss(model: TimeModel, budget: int, round_number=1,
+                       solver: str = "cpu") -> jax.Array:
+    """ℓ(a*, μ_k) = min_a max_i a_i·μ_k,i for the means of round k (with `solver`'s assign)."""
     mean = current_means(model, round_number)
-    return assignment_proxy_loss(assign(mean, budget), mean)
+    return assignment_proxy_loss(solver_named(solver).assign(mean, budget), mean)
 
 
 def run_seed(policy: Policy, model: TimeModel, hyperparameters: Hyperparameters,
              key: jax.Array, *, budget: int, num_rounds: int, record_rounds: bool = False,
-             allocates: bool = True) -> SeedSummary:
+             allocates: bool = True, solver: str = "cpu") -> SeedSummary:
     """One seed: K rounds of `policy` on `model`, every metric reduced inside the scan.
 
     allocates (static): whether the policy plays an allocation (else the metrics that need
-    one, the proxy regret, are NaN without being computed).
+    one, the proxy regret, are NaN without being computed). solver: the one that computes
+    the optimum of a changing model's rounds (the policy brings its own).
     """
     stationary = model.schedule is None
     computed = tuple(metric for metric in METRICS
                      if measured(metric, allocates=allocates, failures=has_failures(model)))
-    best_loss = optimal_proxy_loss(model, budget) if stationary else None
+    best_loss = optimal_proxy_loss(model, budget, solver=solver) if stationary else None
 
     def one_round(carry, _):
         round_number, state, totals = carry
@@ -80,7 +84,8 @@ def run_seed(policy: Policy, model: TimeModel, hyperparameters: Hyperparameters,
         state, outcome = policy.play_round(state, round_number,
                                            jax.random.fold_in(round_key, 0),
                                            jax.random.fold_in(round_key, 1), model)
-        best = best_loss if stationary else optimal_proxy_loss(model, budget, round_number)
+        best = (best_loss if stationary
+                else optimal_proxy_loss(model, budget, round_number, solver))
         context = RoundContext(round_number, num_rounds, best)
         values = {metric.name: metric.of_round(outcome, context) for metric in computed}
         totals = {name: compensated_add(total, values[name]) for name, total in totals.items()}
@@ -104,13 +109,13 @@ def run_seed(policy: Policy, model: TimeModel, hyperparameters: Hyperparameters,
 
 
 def _simulate_batch(keys, model, hyperparameters, *, policy_name, budget, num_rounds, counting,
-                    record_rounds, window_capacity, per_run):
+                    record_rounds, window_capacity, per_run, solver):
     compilation.count_trace(("simulate", policy_name, model.size, budget))
-    policy = make_policy(policy_name, budget, counting, window_capacity)
+    policy = make_policy(policy_name, budget, counting, window_capacity, solver)
     allocates = policy_spec(policy_name).allocates
     run = lambda key, model, hyperparameters: run_seed(
         policy, model, hyperparameters, key, budget=budget, num_rounds=num_rounds,
-        record_rounds=record_rounds, allocates=allocates)
+        record_rounds=record_rounds, allocates=allocates, solver=solver)
     return jax.vmap(run, in_axes=(0, 0 if per_run else None, 0 if per_run else None))(
         keys, model, hyperparameters)
 
@@ -134,27 +139,55 @@ def split_over_devices(function: Callable, batch_size: int, in_specs: tuple) -> 
 
 
 @functools.partial(jax.jit, static_argnames=("policy_name", "budget", "num_rounds", "counting",
-                                             "record_rounds", "window_capacity", "per_run"))
+                                             "record_rounds", "window_capacity", "per_run",
+                                             "solver"))
 def simulate_seeds(keys: jax.Array, model: TimeModel, hyperparameters: Hyperparameters, *,
                    policy_name: str, budget: int, num_rounds: int, counting: str = "task",
                    record_rounds: bool = False, window_capacity: int = 0,
-                   per_run: bool = False) -> SeedSummary:
+                   per_run: bool = False, solver: str = "cpu") -> SeedSummary:
     """`run_seed` vmapped over keys [R]: every field gains a leading run axis.
 
     per_run (static): the model's and the hyperparameters' leaves carry the same leading
     axis [R] as the keys (run r simulates its own configuration: a batch of (configuration,
     seed) pairs); otherwise one model and one set of hyperparameters serve every key.
-    With several local devices and R divisible by their number, the runs are split over
+    solver (static): "cpu" or "portable" (`ata_jax.solvers`; the same results). With several
+    local devices and R divisible by their number, the runs are split over
     them with `shard_map` (each device runs its own share, no communication); a run's
     result is the same on any number of devices.
     """
     run = functools.partial(_simulate_batch, policy_name=policy_name, budget=budget,
                             num_rounds=num_rounds, counting=counting,
                             record_rounds=record_rounds, window_capacity=window_capacity,
-                            per_run=per_run)
+                            per_run=per_run, solver=solver)
     shared = P("seeds") if per_run else P()
     return split_over_devices(run, keys.shape[0], (P("seeds"), shared, shared))(
         keys, model, hyperparameters)
+
+
+def export_simulation(model: TimeModel, policy_name: str, *, budget: int, num_rounds: int,
+                      num_seeds: int, solver: str = "auto", platform: str = "cuda",
+                      counting: str = "task", window: int = 500, record_rounds: bool = False):
+    """The `jax.export.Exported` program of one single-device simulation (`num_seeds` seeds
+    of `policy_name` on `model`, K = num_rounds) lowered for `platform` ("cuda", "rocm",
+    "tpu" or "cpu"), which needs no such device: JAX lowers for it anywhere. Its StableHLO
+    (`.mlir_module()`) shows the program's shape, e.g. the while loops and conditionals a
+    round contains. solver "auto" is `cpu` for platform "cpu", else `portable`.
+    """
+    from jax import export
+
+    spec = policy_spec(policy_name)
+    if solver == "auto":
+        solver = "cpu" if platform == "cpu" else "portable"
+    solver = resolve_solver(solver)
+    hyperparameters = Hyperparameters(
+        alpha=jnp.float32(model.alpha), eta=jnp.float32(model.eta),
+        discount=jnp.float32(0.998), window=jnp.int32(window))
+    run = jax.jit(functools.partial(
+        _simulate_batch, policy_name=policy_name, budget=budget, num_rounds=num_rounds,
+        counting=counting, record_rounds=record_rounds,
+        window_capacity=window if spec.needs_window else 0, per_run=False, solver=solver))
+    return export.export(run, platforms=[platform])(seed_keys(0, num_seeds), model,
+                                                    hyperparameters)
 
 
 def compiled_simulation(keys, model, hyperparameters, **static):
@@ -218,7 +251,8 @@ def simulate(model: TimeModel | Sequence[TimeModel], policies: Sequence[str] = P
              on_result: Callable[[str, PolicyResult], None] | None = None,
              first_seed: int = 0, prior_mean: Sequence[float] | None = None,
              prior_count: float | Sequence[float] = 1.0, memory_mb: float | None = None,
-             progress: Callable[[str], None] | None = None) -> dict[str, PolicyResult]:
+             progress: Callable[[str], None] | None = None,
+             solver: str = "auto") -> dict[str, PolicyResult]:
     """Run each policy on the same seeds and the same task draws.
 
     The seeds are first_seed..first_seed+num_seeds−1 of the master seed `seed`: processes
@@ -234,7 +268,8 @@ def simulate(model: TimeModel | Sequence[TimeModel], policies: Sequence[str] = P
     `on_result(name, result)` is called as each policy finishes (e.g. to save it at once).
     The runs are cut into equal chunks that fit `memory_mb` (default: a safe share of the
     machine's memory, `memory.default_memory_mb`); chunk boundaries never change a result.
-    `progress(line)` hears of each chunk when there are several.
+    `progress(line)` hears of each chunk when there are several. solver: "cpu", "portable"
+    or "auto" (`ata_jax.solvers.resolve_solver`: cpu on a CPU), the same results either way.
 
     `model` may also be a sequence of models (worker configurations): the result is then a
     list with one such dict per model, each equal to running that model alone with the same
@@ -248,8 +283,9 @@ def simulate(model: TimeModel | Sequence[TimeModel], policies: Sequence[str] = P
             seed=seed, alpha=alpha, eta=eta, discount=discount, window=window,
             counting=counting, record_rounds=record_rounds, on_result=on_result,
             first_seed=first_seed, prior_mean=prior_mean, prior_count=prior_count,
-            memory_mb=memory_mb, progress=progress)
+            memory_mb=memory_mb, progress=progress, solver=solver)
     specs = [policy_spec(name) for name in policies]  # an unknown name fails before any work
+    solver = resolve_solver(solver)
     hyperparameters = Hyperparameters(
         alpha=jnp.float32(model.alpha if alpha is None else alpha),
         eta=jnp.float32(model.eta if eta is None else eta),
@@ -264,7 +300,7 @@ def simulate(model: TimeModel | Sequence[TimeModel], policies: Sequence[str] = P
             keys, model, hyperparameters, per_run=False, memory_mb=memory_mb,
             progress=progress, policy_name=name, budget=budget, num_rounds=num_rounds,
             counting=counting, record_rounds=record_rounds,
-            window_capacity=window if spec.needs_window else 0)
+            window_capacity=window if spec.needs_window else 0, solver=solver)
         results[name] = PolicyResult(summary.totals, summary.per_round, compile_s, run_s)
         if on_result is not None:
             on_result(name, results[name])
@@ -279,7 +315,8 @@ def simulate_configurations(
         on_result: Callable[[int, str, PolicyResult], None] | None = None,
         first_seed: int = 0, prior_mean: Sequence[float] | None = None,
         prior_count: float | Sequence[float] = 1.0, memory_mb: float | None = None,
-        progress: Callable[[str], None] | None = None) -> list[dict[str, PolicyResult]]:
+        progress: Callable[[str], None] | None = None,
+        solver: str = "auto") -> list[dict[str, PolicyResult]]:
     """Each policy on every model (configuration) with the same seeds: one result dict per
     model, equal to `simulate(model, ...)` of that model alone to float32 rounding.
 
@@ -294,6 +331,7 @@ def simulate_configurations(
     from ata_jax.configurations import batch_signature, stack_models
 
     specs = [policy_spec(name) for name in policies]
+    solver = resolve_solver(solver)
     models = list(models)
     groups: dict[tuple, list[int]] = {}
     for index, member in enumerate(models):
@@ -330,7 +368,7 @@ def simulate_configurations(
                 keys, run_model, run_hyperparameters, per_run=True, memory_mb=memory_mb,
                 progress=progress, policy_name=name, budget=budget, num_rounds=num_rounds,
                 counting=counting, record_rounds=record_rounds,
-                window_capacity=window if spec.needs_window else 0)
+                window_capacity=window if spec.needs_window else 0, solver=solver)
             summary = jax.tree.map(
                 lambda values: values.reshape((count, num_seeds) + values.shape[1:]), summary)
             for position, index in enumerate(members):

@@ -55,6 +55,7 @@ from ata_jax.files import remove_temporary_files, write_json_atomically, write_n
 from ata_jax.memory import bytes_per_run, plan_chunk_runs
 from ata_jax.metrics import CURVE_NAMES, METRIC_NAMES
 from ata_jax.simulate import run_seed, seed_keys, split_over_devices
+from ata_jax.solvers import resolve_solver
 from ata_jax.timemodels import TimeModel
 
 SUMMARY_FIELDS = METRIC_NAMES
@@ -312,14 +313,14 @@ def curve_round_ends(num_rounds: int, curve_points: int) -> np.ndarray:
 
 
 def _sweep_runs(keys, hyperparameters, model, *, policy_name, budget, num_rounds, counting,
-                window_capacity, curve_points, per_run):
+                window_capacity, curve_points, per_run, solver):
     compilation.count_trace(("sweep", policy_name, model.size, budget))
-    policy = make_policy(policy_name, budget, counting, window_capacity)
+    policy = make_policy(policy_name, budget, counting, window_capacity, solver)
     allocates = policy_spec(policy_name).allocates
 
     def one_run(key, hyper, model):
         summary = run_seed(policy, model, hyper, key, budget=budget, num_rounds=num_rounds,
-                           record_rounds=curve_points > 0, allocates=allocates)
+                           record_rounds=curve_points > 0, allocates=allocates, solver=solver)
         totals = jnp.stack(summary.totals)
         if curve_points == 0:
             return totals, jnp.zeros((0, 0), totals.dtype)
@@ -332,10 +333,12 @@ def _sweep_runs(keys, hyperparameters, model, *, policy_name, budget, num_rounds
 
 
 @functools.partial(jax.jit, static_argnames=("policy_name", "budget", "num_rounds", "counting",
-                                             "window_capacity", "curve_points", "per_run"))
+                                             "window_capacity", "curve_points", "per_run",
+                                             "solver"))
 def sweep_chunk(keys: jax.Array, hyperparameters: Hyperparameters, model: TimeModel, *,
                 policy_name: str, budget: int, num_rounds: int, counting: str = "task",
-                window_capacity: int = 0, curve_points: int = 0, per_run: bool = False):
+                window_capacity: int = 0, curve_points: int = 0, per_run: bool = False,
+                solver: str = "cpu"):
     """Runs of one (policy, B, batch) group: keys [R] and Hyperparameters with leaves [R];
     with per_run, the model's array leaves are [R, ...] too (each run's configuration, padded
     to the batch's n), else one model serves every run.
@@ -347,7 +350,7 @@ def sweep_chunk(keys: jax.Array, hyperparameters: Hyperparameters, model: TimeMo
     run = functools.partial(_sweep_runs, policy_name=policy_name, budget=budget,
                             num_rounds=num_rounds, counting=counting,
                             window_capacity=window_capacity, curve_points=curve_points,
-                            per_run=per_run)
+                            per_run=per_run, solver=solver)
     shared = P("seeds") if per_run else P()
     return split_over_devices(run, keys.shape[0], (P("seeds"), P("seeds"), shared))(
         keys, hyperparameters, model)
@@ -443,6 +446,7 @@ class SweepRun:
     chunks_computed: int
     chunks_loaded: int
     labels: list[dict] = dataclasses.field(default_factory=list)
+    solver: str = "cpu"
 
 
 class ChunkInfo(NamedTuple):
@@ -470,7 +474,8 @@ def run_sweep(config: SweepConfig,
               memory_mb: float = 256.0, checkpoint_dir: str | None = None,
               resume: bool = False, command: str = "",
               on_chunk: Callable[[ChunkInfo], None] | None = None,
-              progress: Callable[[str], None] | None = None) -> SweepRun:
+              progress: Callable[[str], None] | None = None,
+              solver: str = "auto") -> SweepRun:
     """Run every (policy, B, batch) group of the grid, chunk by chunk.
 
     models: the configurations (`Configuration`s or (label, model) pairs, in grid order), or
@@ -479,8 +484,10 @@ def run_sweep(config: SweepConfig,
     must be absent or empty; resume=True: it must hold a manifest of this same
     configuration). on_chunk(info) is called after each finished chunk (raising from it
     stops the sweep, with that chunk kept); progress(line) receives progress lines with an
-    ETA (measured after each group's compile).
+    ETA (measured after each group's compile). solver: "cpu", "portable" or "auto"
+    (`ata_jax.solvers`; not part of the configuration: the results are the same).
     """
+    solver = resolve_solver(solver)
     configurations = as_configurations(config, models)
     points = grid_points(config, configurations)
     groups = make_groups(config, points, configurations)
@@ -552,7 +559,7 @@ def run_sweep(config: SweepConfig,
             static = dict(policy_name=group.policy, budget=group.budget,
                           num_rounds=config.rounds, counting=config.counting,
                           window_capacity=_capacity(group.policy, config),
-                          curve_points=num_curves, per_run=per_run)
+                          curve_points=num_curves, per_run=per_run, solver=solver)
             if compiled is None:
                 if progress:
                     progress(f"compiling {describe(group, configurations)} ({count} chunks "
@@ -589,7 +596,7 @@ def run_sweep(config: SweepConfig,
                                                  len(CURVE_FIELDS), num_curves)
             curves[policy, targets] = shaped_curves[source]
     return SweepRun(config, points, totals, curves, compile_s, run_s, computed, loaded,
-                    [entry.label for entry in configurations])
+                    [entry.label for entry in configurations], solver)
 
 
 def _capacity(policy: str, config: SweepConfig) -> int:

@@ -74,6 +74,7 @@ def save_sweep(path: str, run: SweepRun, *, command: str = "", extra: dict | Non
     metadata = {"format": FORMAT, "config": config.to_dict(), "ata_jax": package_version(),
                 "jax": jax.__version__, "device": jax.devices()[0].device_kind,
                 "device_count": jax.local_device_count(), "command": command,
+                "solver": run.solver,
                 "grid_shape": [len(labels), len(config.budgets), len(config.alpha),
                                len(config.eta), len(config.discounts)],
                 "grid_axes": ["configuration", "budget", "alpha", "eta", "discount"],

@@ -17,3 +17,19 @@ def fails_with_one_line(capsys):
             assert needle in error, error
 
     return check
+
+
+def run_benchmark_smoke(name: str) -> str:
+    """Run `benchmarks/NAME --smoke` in a fresh process (without the caller's XLA_FLAGS, so
+    the script sets its own) and return its standard output; it must exit 0."""
+    import os
+    import pathlib
+    import subprocess
+    import sys
+
+    script = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / name
+    environment = {key: value for key, value in os.environ.items() if key != "XLA_FLAGS"}
+    result = subprocess.run([sys.executable, str(script), "--smoke"], capture_output=True,
+                            text=True, env=environment, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout

@@ -2,13 +2,12 @@
 every expected row, with finite, positive measurements that agree with each other."""
 
 import math
-import os
 import pathlib
 import re
-import subprocess
-import sys
 
 import pytest
+
+from conftest import run_benchmark_smoke
 
 SCRIPT = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "benchmark.py"
 
@@ -56,12 +55,9 @@ def matched_rows(rows, pattern):
 
 @pytest.mark.slow
 def test_benchmark_smoke_run_prints_every_section():
-    environment = {key: value for key, value in os.environ.items() if key != "XLA_FLAGS"}
-    result = subprocess.run([sys.executable, str(SCRIPT), "--smoke"], capture_output=True,
-                            text=True, env=environment, timeout=600)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.startswith("machine: ")
-    tables = sections(result.stdout)
+    stdout = run_benchmark_smoke("benchmark.py")
+    assert stdout.startswith("machine: ")
+    tables = sections(stdout)
     assert set(tables) == set(HEADINGS), tables
 
     throughput = {}

@@ -1,23 +1,15 @@
 """The configurations benchmark runs at its smoke size and prints, per policy, finite
-positive rates and their two ratios (copies over seeds, clusters over clusters alone), then the mixed-n batch's seconds against the separate runs'."""
-
-import os
-import pathlib
-import subprocess
-import sys
+positive rates and their two ratios (copies over seeds, clusters over clusters alone), then
+the mixed-n batch's seconds against the separate runs'."""
 
 import pytest
 
-SCRIPT = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "configurations.py"
+from conftest import run_benchmark_smoke
 
 
 @pytest.mark.slow
 def test_configurations_benchmark_smoke_run_prints_its_ratios():
-    environment = {key: value for key, value in os.environ.items() if key != "XLA_FLAGS"}
-    result = subprocess.run([sys.executable, str(SCRIPT), "--smoke"], capture_output=True,
-                            text=True, env=environment, timeout=600)
-    assert result.returncode == 0, result.stderr[-2000:]
-    sections = result.stdout.split("\n## ")
+    sections = run_benchmark_smoke("configurations.py").split("\n## ")
     assert sections[1].startswith("Configurations against seeds")
     assert sections[2].startswith("Mixed n in one batch")
     for section in sections[1:]:

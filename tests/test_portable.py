@@ -97,3 +97,102 @@ def test_the_portable_program_has_no_loop_and_no_conditional(n):
     cpu = primitive_names(jax.make_jaxpr(jax.vmap(lambda s, k: allocation.assign(s, 23, k)))(
         scores, keys).jaxpr)
     assert cpu & {"while", "cond"}  # the check can see them
+
+
+# ----------------------------------------------------------------------------- whole runs
+
+def assert_same_simulation(model, policies, **settings):
+    """Every total and every round of every policy, bit for bit, cpu against portable."""
+    from ata_jax.simulate import simulate
+
+    cpu = simulate(model, policies, solver="cpu", record_rounds=True, **settings)
+    ours = simulate(model, policies, solver="portable", record_rounds=True, **settings)
+    for name in policies:
+        for record in ("totals", "per_round"):
+            expected, got = getattr(cpu[name], record), getattr(ours[name], record)
+            for field in expected._fields:
+                np.testing.assert_array_equal(getattr(got, field), getattr(expected, field),
+                                              err_msg=f"{name} {field} ({record})")
+
+
+def test_both_solvers_give_the_same_simulation():
+    from ata_jax.timemodels import cifar
+
+    assert_same_simulation(cifar(12), ["ata-empirical", "gta", "uta", "ofta"], budget=5,
+                           num_rounds=40, num_seeds=3)
+
+
+@pytest.mark.slow
+def test_both_solvers_give_the_same_simulation_for_every_policy_and_model():
+    import dataclasses
+
+    from ata_jax.allocators import policy_names
+    from ata_jax.schedules import make_schedule
+    from ata_jax.timemodels import cifar, cifar_swap
+
+    settings = dict(budget=5, num_rounds=40, num_seeds=3)
+    assert_same_simulation(cifar(12), list(policy_names()), **settings)
+    n = 12
+    failing = dataclasses.replace(cifar(n), schedule=make_schedule(
+        n, fail_start=[0, 3] + [0] * (n - 2), fail_rounds=[0, 4] + [0] * (n - 2),
+        timeout=400.0))
+    assert_same_simulation(failing, ["ata", "gta", "ofta", "uta"], **settings)
+    assert_same_simulation(cifar_swap(n, 40), ["ata-discounted", "ofta-moving"], **settings)
+    # above 128 workers: the cpu solver's top_k path and GTA's pruned race
+    assert_same_simulation(cifar(200), ["ata-empirical", "gta", "uta"], budget=23,
+                           num_rounds=20, num_seeds=2)
+
+
+# ----------------------------------------------------------------------------- the program
+
+def program_counts(policy, n, solver):
+    from ata_jax.simulate import export_simulation
+    from ata_jax.timemodels import cifar
+
+    text = export_simulation(cifar(n), policy, budget=23, num_rounds=5, num_seeds=4,
+                             solver=solver, platform="cuda").mlir_module()
+    return {name: text.count(f"stablehlo.{name}") for name in ("while", "case", "if")}
+
+
+def registered_policies():
+    from ata_jax.allocators import policy_names
+    return list(policy_names())
+
+
+@pytest.mark.parametrize("policy", registered_policies())
+def test_the_portable_simulation_for_a_gpu_has_one_loop_and_no_conditional(policy):
+    """Lowered for cuda (no GPU needed): the scan over rounds is the only while loop and
+    nothing branches, for every policy; the cpu solver's program has both (the check sees
+    them)."""
+    assert program_counts(policy, 51, "portable") == {"while": 1, "case": 0, "if": 0}
+    if policy in ("ata-empirical", "gta"):
+        assert program_counts(policy, 459, "portable") == {"while": 1, "case": 0, "if": 0}
+        cpu = program_counts(policy, 459, "cpu")
+        assert cpu["while"] > 1 and cpu["case"] >= 1
+
+
+def test_auto_resolves_by_backend():
+    from ata_jax.solvers import resolve_solver
+
+    assert resolve_solver("auto") == ("cpu" if jax.default_backend() == "cpu" else "portable")
+    assert resolve_solver("portable") == "portable"
+    with pytest.raises(ValueError, match="unknown solver 'gpu'"):
+        resolve_solver("gpu")
+
+
+def test_the_command_line_takes_a_solver(tmp_path, capsys):
+    import json
+
+    from ata_jax.cli import main
+
+    documents = {}
+    for solver in ("cpu", "portable"):
+        out = tmp_path / f"{solver}.json"
+        assert main(["simulate", "--workers", "6", "--budget", "3", "--rounds", "10",
+                     "--seeds", "2", "--policies", "ata,gta", "--solver", solver,
+                     "--out", str(out)]) == 0
+        documents[solver] = json.loads(out.read_text())
+    assert documents["portable"]["config"]["solver"] == "portable"
+    assert documents["cpu"]["policies"] == documents["portable"]["policies"]
+    assert main(["simulate", "--solver", "gpu"]) == 2
+    assert "invalid choice: 'gpu'" in capsys.readouterr().err

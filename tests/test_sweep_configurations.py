@@ -236,11 +236,13 @@ def test_several_batches_and_budgets_fill_every_point(tmp_path):
                                                for budget in (2, 3) for number in (0, 1)}
     assert [(point.configuration, point.budget) for point in result.points] == [
         (0, 2), (0, 3), (1, 2), (1, 3), (2, 2), (2, 3)]
-    for g, point in enumerate(result.points):
+    for g in (3, 4):  # one point of each batch, at different budgets
+        point = result.points[g]
         alone = simulate(entries[point.configuration].model, ["uta"], budget=point.budget,
                          num_rounds=K, num_seeds=S)["uta"]
         np.testing.assert_allclose(result.totals[0, g, :, 0], alone.runtime, rtol=2 * EPS,
                                    err_msg=str(point))
+    assert not np.array_equal(result.totals[0, 4], result.totals[0, 0])  # cifar(3) vs (4)
 
 
 def test_separate_n_compiles_one_program_per_n():

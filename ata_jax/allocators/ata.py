@@ -8,6 +8,7 @@ import jax.numpy as jnp
 from ata_jax.allocators.base import Policy, PolicySettings, as_policy
 from ata_jax.allocators.confidence import (SampleStatistics, confidence_width,
                                            lower_confidence_allocator)
+from ata_jax.solvers import solver
 
 
 def lcb(statistics: SampleStatistics, round_number: jax.Array, alpha: jax.Array) -> jax.Array:
@@ -22,4 +23,5 @@ def policy(settings: PolicySettings, discounted: bool = False) -> Policy:
     settings keeps only the last W rounds' samples (sliding window)."""
     return as_policy(lower_confidence_allocator(settings.budget, settings.counting, lcb,
                                                 "alpha", discounted,
-                                                settings.window_capacity), settings.budget)
+                                                settings.window_capacity,
+                                                solver(settings.solver).assign), settings)

@@ -20,7 +20,7 @@ import jax
 
 from ata_jax.allocation import Assignment
 from ata_jax.metrics import RoundOutcome
-from ata_jax.rounds import play_assignment
+from ata_jax.solvers import solver
 from ata_jax.timemodels import TimeModel
 
 State = Any
@@ -52,12 +52,14 @@ class PolicySettings(NamedTuple):
 
     budget: B, tasks per round. counting: "task" or "round", how the learners count samples
     (spec §2). window_capacity: the most rounds a windowed learner can remember (≥ the traced
-    window W; 0 for a policy without a window).
+    window W; 0 for a policy without a window). solver: "cpu" or "portable"
+    (`ata_jax.solvers`), how rounds are allocated and played (the results are the same).
     """
 
     budget: int
     counting: str = "task"
     window_capacity: int = 0
+    solver: str = "cpu"
 
 
 class Allocator(NamedTuple):
@@ -78,8 +80,12 @@ class Policy(NamedTuple):
     play_round: Callable[..., tuple[State, RoundOutcome]]
 
 
-def as_policy(allocator: Allocator, budget: int) -> Policy:
-    """The policy that plays `allocator`'s choice each round and feeds back the busy times."""
+def as_policy(allocator: Allocator, settings: PolicySettings | int) -> Policy:
+    """The policy that plays `allocator`'s choice each round (with the settings' solver; a
+    plain budget B means the `cpu` solver) and feeds back the busy times."""
+    if isinstance(settings, int):
+        settings = PolicySettings(settings)
+    budget, play_assignment = settings.budget, solver(settings.solver).play_assignment
 
     def play_round(state, round_number, task_key, policy_key, model):
         assignment = allocator.choose(state, round_number, policy_key)

@@ -154,8 +154,10 @@ class LearnerState(NamedTuple):
 
 
 def lower_confidence_allocator(budget: int, counting: str, lower_bound, parameter_name: str,
-                               discounted: bool = False, window_capacity: int = 0):
-    """An `Allocator` that assigns by argmin_a max_i a_i·s_i on s = lower_bound(...).
+                               discounted: bool = False, window_capacity: int = 0,
+                               assign=assign):
+    """An `Allocator` that assigns by argmin_a max_i a_i·s_i on s = lower_bound(...) (with
+    `assign`, a solver's: `ata_jax.solvers`).
 
     lower_bound(statistics, round_number, parameter) -> float[n] scores (0 where K_i = 0).
     parameter_name picks α ("alpha") or η ("eta") from the `Hyperparameters`. `discounted`

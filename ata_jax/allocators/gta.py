@@ -11,13 +11,14 @@ import jax.numpy as jnp
 
 from ata_jax.allocators.base import Policy, PolicySettings
 from ata_jax.metrics import RoundOutcome
-from ata_jax.rounds import greedy_round_time, has_failures
+from ata_jax.rounds import has_failures
 from ata_jax.schedules import is_down
+from ata_jax.solvers import solver
 from ata_jax.timemodels import present_workers, worker_count
 
 
 def policy(settings: PolicySettings) -> Policy:
-    budget = settings.budget
+    budget, greedy_round_time = settings.budget, solver(settings.solver).greedy_round_time
 
     def play_round(state, round_number, task_key, policy_key, model):
         round_time = greedy_round_time(model, task_key, budget, round_number)

@@ -3,12 +3,13 @@ and `ofta-moving`, the oracle that knows the current means of a non-stationary m
 
 from __future__ import annotations
 
-from ata_jax.allocation import assign
+from ata_jax.allocation import assign as cpu_assign
 from ata_jax.allocators.base import Allocator, Policy, PolicySettings, as_policy
+from ata_jax.solvers import solver
 from ata_jax.timemodels import current_means
 
 
-def allocator(budget: int) -> Allocator:
+def allocator(budget: int, assign=cpu_assign) -> Allocator:
     return Allocator(
         init=lambda model, hyperparameters: assign(model.mean, budget),
         choose=lambda assignment, round_number, key: assignment,
@@ -17,10 +18,10 @@ def allocator(budget: int) -> Allocator:
 
 
 def policy(settings: PolicySettings) -> Policy:
-    return as_policy(allocator(settings.budget), settings.budget)
+    return as_policy(allocator(settings.budget, solver(settings.solver).assign), settings)
 
 
-def moving_allocator(budget: int) -> Allocator:
+def moving_allocator(budget: int, assign=cpu_assign) -> Allocator:
     """The oracle that knows the current means μ_k each round (non-stationary models)."""
     return Allocator(
         init=lambda model, hyperparameters: model,
@@ -31,4 +32,5 @@ def moving_allocator(budget: int) -> Allocator:
 
 
 def moving_policy(settings: PolicySettings) -> Policy:
-    return as_policy(moving_allocator(settings.budget), settings.budget)
+    return as_policy(moving_allocator(settings.budget, solver(settings.solver).assign),
+                     settings)

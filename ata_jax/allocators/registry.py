@@ -113,15 +113,16 @@ def policies_reading(hyperparameter: str, names) -> tuple[str, ...]:
 
 
 def make_policy(name: str, budget: int, counting: str = "task",
-                window_capacity: int = 0) -> Policy:
+                window_capacity: int = 0, solver: str = "cpu") -> Policy:
     """The `Policy` called `name` for a budget of B tasks per round.
 
     counting ("task" or "round") sets how the learners count samples (spec §2);
     window_capacity (static, ≥ the traced window W) sizes a windowed policy's memory and is
-    ignored by the others.
+    ignored by the others; solver ("cpu" or "portable", `ata_jax.solvers`) how its rounds
+    are allocated and played.
     """
     spec = policy_spec(name)
     if spec.needs_window and window_capacity < 1:
         raise ValueError(f"{name} needs a window capacity >= 1")
     return spec.build(PolicySettings(budget, counting,
-                                     window_capacity if spec.needs_window else 0))
+                                     window_capacity if spec.needs_window else 0, solver))

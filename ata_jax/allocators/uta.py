@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from ata_jax.allocation import assign
+from ata_jax.allocation import assign as cpu_assign
 from ata_jax.allocators.base import Allocator, Policy, PolicySettings, as_policy
+from ata_jax.solvers import solver
 from ata_jax.timemodels import present_workers
 
 
-def allocator(budget: int) -> Allocator:
+def allocator(budget: int, assign=cpu_assign) -> Allocator:
     return Allocator(
         # absent workers score +inf: the zero rule spreads over the present ones only
         init=lambda model, hyperparameters: jnp.where(present_workers(model), 0.0,
@@ -24,4 +25,4 @@ def allocator(budget: int) -> Allocator:
 
 
 def policy(settings: PolicySettings) -> Policy:
-    return as_policy(allocator(settings.budget), settings.budget)
+    return as_policy(allocator(settings.budget, solver(settings.solver).assign), settings)

@@ -195,6 +195,14 @@ def heterogeneity_list(text: str) -> list[float]:
     return values
 
 
+def add_solver_argument(parser: argparse.ArgumentParser) -> None:
+    """--solver auto|cpu|portable (`ata_jax.solvers`)."""
+    parser.add_argument("--solver", choices=("auto", "cpu", "portable"), default="auto",
+                        help="cpu: tuned for XLA's CPU backend; portable: written for any "
+                             "backend (no while loop or conditional inside a round); auto "
+                             "(default): cpu on a CPU, portable elsewhere. Same results")
+
+
 def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
     """--random-clusters and --heterogeneity, as `simulate` and `sweep` take them."""
     parser.add_argument("--random-clusters", type=positive_int, default=None, metavar="C",

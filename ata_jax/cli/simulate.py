@@ -7,7 +7,7 @@ import math
 import sys
 
 from ata_jax.cli.common import (INTERRUPTED, UsageError, add_cluster_arguments,
-                                check_output_path, discount_value, format_number,
+                                add_solver_argument, check_output_path, discount_value, format_number,
                                 learner_parameters, metric_columns, name_list, policy_list,
                                 positive_float, positive_int, seed_int, worker_configurations,
                                 worker_list)
@@ -77,6 +77,7 @@ def add_parser(commands) -> None:
                                "this machine's memory); more runs are done chunk by chunk")
     simulate.add_argument("--out", default=None, metavar="FILE",
                           help="write the results as JSON (updated as each policy finishes)")
+    add_solver_argument(simulate)
     simulate.set_defaults(handler=run_simulate)
 
 
@@ -124,6 +125,7 @@ def configurations(command: str, arguments: argparse.Namespace) -> list[tuple[di
 def configuration_config(label: dict, model, arguments, alpha, eta) -> dict:
     """The JSON "config" of one configuration: every setting used."""
     from ata_jax.rounds import has_failures
+    from ata_jax.solvers import resolve_solver
 
     return {**label, "budget": arguments.budget, "rounds": arguments.rounds,
             "seeds": arguments.seeds, "policies": arguments.policies,
@@ -135,7 +137,8 @@ def configuration_config(label: dict, model, arguments, alpha, eta) -> dict:
             "window": arguments.window, "scheduled": model.schedule is not None,
             "failures": has_failures(model),
             "trace_order": None if model.replay is None else model.replay.order,
-            "seed": arguments.seed, "per_round": arguments.per_round}
+            "seed": arguments.seed, "per_round": arguments.per_round,
+            "solver": resolve_solver(arguments.solver)}
 
 
 def run_simulate(arguments: argparse.Namespace) -> int:
@@ -188,7 +191,8 @@ def run_simulate(arguments: argparse.Namespace) -> int:
                     num_seeds=arguments.seeds, seed=arguments.seed,
                     discount=arguments.discount, window=arguments.window,
                     counting=arguments.counting, record_rounds=arguments.per_round,
-                    memory_mb=arguments.memory_mb, progress=print_progress)
+                    memory_mb=arguments.memory_mb, progress=print_progress,
+                    solver=arguments.solver)
     try:
         if single:
             alpha, eta = parameters[0]

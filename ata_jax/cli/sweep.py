@@ -10,7 +10,7 @@ import shlex
 import sys
 
 from ata_jax.cli.common import (INTERRUPTED, UsageError, add_cluster_arguments,
-                                check_output_path, metric_columns, name_list, policy_list,
+                                add_solver_argument, check_output_path, metric_columns, name_list, policy_list,
                                 positive_float, positive_int, seed_int, worker_configurations,
                                 worker_list)
 
@@ -112,6 +112,7 @@ def add_parser(commands) -> None:
     sweep.add_argument("--out", default=None, metavar="FILE",
                        help="write the results (.npz; read with ata_jax.load_sweep)")
     sweep.add_argument("--quiet", action="store_true", help="no progress lines")
+    add_solver_argument(sweep)
     sweep.set_defaults(handler=run_sweep_command)
 
 
@@ -161,7 +162,7 @@ def run_sweep_command(arguments: argparse.Namespace) -> int:
     try:
         result = run_sweep(config, entries, memory_mb=arguments.memory_mb,
                            checkpoint_dir=arguments.checkpoint, resume=arguments.resume,
-                           command=command_line,
+                           command=command_line, solver=arguments.solver,
                            progress=None if arguments.quiet else print_progress)
     except SweepError as error:
         raise UsageError(f"{command}: {error}") from None
