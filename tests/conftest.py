@@ -1,5 +1,7 @@
 """Fixtures shared by the test modules."""
 
+import os
+
 import pytest
 
 
@@ -21,14 +23,15 @@ def fails_with_one_line(capsys):
 
 def run_benchmark_smoke(name: str) -> str:
     """Run `benchmarks/NAME --smoke` in a fresh process (without the caller's XLA_FLAGS, so
-    the script sets its own) and return its standard output; it must exit 0."""
-    import os
+    the script sets its own, and without a persistent compilation cache, since benchmarks
+    time compiling) and return its standard output; it must exit 0."""
     import pathlib
     import subprocess
     import sys
 
     script = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / name
-    environment = {key: value for key, value in os.environ.items() if key != "XLA_FLAGS"}
+    environment = {key: value for key, value in os.environ.items()
+                   if key not in ("XLA_FLAGS", "JAX_COMPILATION_CACHE_DIR")}
     result = subprocess.run([sys.executable, str(script), "--smoke"], capture_output=True,
                             text=True, env=environment, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]

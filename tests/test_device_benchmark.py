@@ -12,7 +12,7 @@ def test_device_benchmark_smoke_run():
     assert lines[0].startswith("jax ") and "jaxlib" in lines[0]
     assert lines[1].startswith("device: ") and lines[2].startswith("XLA_FLAGS=")
     rows = [line.split() for line in lines if line.split()[:1] in (["ata-empirical"], ["gta"])]
-    assert len(rows) == 2 * 2 * 2  # policies x n x solvers, one seed count
+    assert len(rows) == 2 * 2  # policies x solvers, one n and one seed count
     for policy, workers, solver, seeds, compile_s, run_s, rate, peak in rows:
-        assert solver in ("cpu", "portable") and int(workers) in (9, 131)
+        assert solver in ("cpu", "portable") and int(workers) == 9
         assert float(compile_s) > 0 and float(run_s) > 0 and float(rate.replace(",", "")) > 0

@@ -124,6 +124,8 @@ def test_both_solvers_give_the_same_simulation():
 
 @pytest.mark.slow
 def test_both_solvers_give_the_same_simulation_for_every_policy_and_model():
+    """The policies the fast test leaves out, on a model whose speeds change (schedules);
+    failures; and above 128 workers (the cpu solver's top_k path, GTA's pruned race)."""
     import dataclasses
 
     from ata_jax.allocators import policy_names
@@ -131,16 +133,16 @@ def test_both_solvers_give_the_same_simulation_for_every_policy_and_model():
     from ata_jax.timemodels import cifar, cifar_swap
 
     settings = dict(budget=5, num_rounds=40, num_seeds=3)
-    assert_same_simulation(cifar(12), list(policy_names()), **settings)
+    others = [name for name in policy_names()
+              if name not in ("ata-empirical", "gta", "uta", "ofta")]
+    assert_same_simulation(cifar_swap(12, 40), others, **settings)
     n = 12
     failing = dataclasses.replace(cifar(n), schedule=make_schedule(
         n, fail_start=[0, 3] + [0] * (n - 2), fail_rounds=[0, 4] + [0] * (n - 2),
         timeout=400.0))
-    assert_same_simulation(failing, ["ata", "gta", "ofta", "uta"], **settings)
-    assert_same_simulation(cifar_swap(n, 40), ["ata-discounted", "ofta-moving"], **settings)
-    # above 128 workers: the cpu solver's top_k path and GTA's pruned race
-    assert_same_simulation(cifar(200), ["ata-empirical", "gta", "uta"], budget=23,
-                           num_rounds=20, num_seeds=2)
+    assert_same_simulation(failing, ["gta", "ofta"], **settings)
+    assert_same_simulation(cifar(200), ["ata-empirical", "gta"], budget=23, num_rounds=20,
+                           num_seeds=2)
 
 
 # ----------------------------------------------------------------------------- the program
