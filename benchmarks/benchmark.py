@@ -18,7 +18,9 @@ temporaries), which is what the device must hold.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
+import sys
 import time
 
 from ata_jax.devices import use_all_cpu_cores
@@ -39,6 +41,8 @@ from ata_jax.rounds import greedy_round_time, play_assignment  # noqa: E402
 from ata_jax.simulate import (compiled_simulation, run_seed, seed_keys,  # noqa: E402
                               split_over_devices)
 from ata_jax.timemodels import cifar  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the rival beside this script
 
 BUDGET = 23
 POLICIES = ("ata-empirical", "gta", "ata", "uta", "ofta")
@@ -93,21 +97,49 @@ SIZES = {  # (worker counts, rounds, JAX seeds) of the throughput section
 }
 
 
+def numba_rate(model, policy, rounds, seeds, repeats=REPEATS):
+    """Seed-rounds per second of the numba rival (benchmarks/rival_numba.py, every core):
+    the best of `repeats` runs after one that compiles; None without numba or for a policy
+    it does not implement."""
+    try:
+        import rival_numba
+    except ImportError:
+        return None
+    if policy not in ("ata-empirical", "gta"):
+        return None
+    params = np.asarray(model.params)
+    run = lambda seed: rival_numba.simulate(policy, params[:, 0], params[:, 1], budget=BUDGET,
+                                            rounds=rounds, seeds=seeds, eta=model.eta,
+                                            seed=seed)
+    run(0)
+    best = float("inf")
+    for repeat in range(repeats):
+        start = time.perf_counter()
+        run(1 + repeat)
+        best = min(best, time.perf_counter() - start)
+    return seeds * rounds / best
+
+
 def section_throughput(size):
     worker_counts, rounds, jax_seeds = SIZES[size]
     repeats = 1 if size == "smoke" else REPEATS
     print(f"\n## Throughput (seed-rounds/s, best of {repeats} runs each), cifar model, "
-          f"B={BUDGET}, K={rounds} rounds")
-    print(f"{'n':>4} {'policy':<14} {'JAX':>12} {'NumPy':>12} {'ratio':>7} {'compile s':>10}"
-          f"   (JAX seeds, NumPy seeds)")
+          f"B={BUDGET}, K={rounds} rounds; numba: the compiled per-seed rival, "
+          f"{jax_seeds} seeds ('-': not installed, or a policy it lacks)")
+    print(f"{'n':>4} {'policy':<14} {'JAX':>12} {'NumPy':>12} {'ratio':>7} {'numba':>12} "
+          f"{'ratio':>7} {'compile s':>10}   (JAX seeds, NumPy seeds)")
     for n in worker_counts:
         model = cifar(n)
         numpy_seeds = min(jax_seeds, 1024 if n < 100 else 128)
         for policy in POLICIES if size != "smoke" else POLICIES[:2]:
             rate, compile_s = jax_rate(model, policy, rounds, jax_seeds, repeats)
             reference = numpy_rate(model, policy, rounds, numpy_seeds, repeats)
+            rival = numba_rate(model, policy, rounds, jax_seeds, repeats)
+            rival_text = ("-", "-") if rival is None else (f"{rival:,.0f}",
+                                                            f"{rate / rival:.2f}x")
             print(f"{n:>4} {policy:<14} {rate:>12,.0f} {reference:>12,.0f} {rate / reference:>6.1f}x"
-                  f" {compile_s:>10.1f}   ({jax_seeds}, {numpy_seeds})", flush=True)
+                  f" {rival_text[0]:>12} {rival_text[1]:>7} {compile_s:>10.1f}   ({jax_seeds}, "
+                  f"{numpy_seeds})", flush=True)
 
 
 def section_memory(size):

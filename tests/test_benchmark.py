@@ -61,12 +61,14 @@ def test_benchmark_smoke_run_prints_every_section():
     assert set(tables) == set(HEADINGS), tables
 
     throughput = {}
-    for n, policy, jax_rate, numpy_rate, ratio, compile_s in matched_rows(
+    for n, policy, jax_rate, numpy_rate, ratio, rival, rival_ratio, compile_s in matched_rows(
             tables["Throughput"], rf"(\d+) ([a-z-]+) +{NUMBER} +{NUMBER} +{NUMBER}x"
-                                  rf" +{NUMBER} +\(8, 8\)"):
+                                  rf" +{NUMBER} +{NUMBER}x +{NUMBER} +\(8, 8\)"):
         jax_rate, numpy_rate, ratio = number(jax_rate), number(numpy_rate), number(ratio)
         assert jax_rate > 0 and numpy_rate > 0 and number(compile_s) >= 0
         assert ratio == pytest.approx(jax_rate / numpy_rate, abs=0.051, rel=0.01)
+        assert number(rival_ratio) == pytest.approx(jax_rate / number(rival), abs=0.006,
+                                                    rel=0.01)  # numba: a test dependency
         throughput[int(n), policy] = ratio
     assert set(throughput) == THROUGHPUT_ROWS
 
