@@ -224,6 +224,7 @@ def test_train_command_writes_the_interface_json(tmp_path, capsys):
     assert config["problem"] == "quadratic" and config["rounds"] == 30 and config["seed"] == 5
     assert config["learning_rate"] == 1e-4 and config["optimizer"] == "sgd"
     assert config["alpha"] > 0 and config["eta"] > 0 and config["time_model"] == "cifar"
+    assert config["solver"] == "cpu"  # auto, on the CPU
     assert set(document["policies"]) == {"ofta", "gta"}
     for row in document["policies"].values():
         lengths = {len(row[key]) for key in ("round", "suboptimality", "runtime", "worker_time")}

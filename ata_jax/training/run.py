@@ -15,6 +15,7 @@ import numpy as np
 
 from ata_jax.allocators import POLICY_NAMES
 from ata_jax.simulate import PolicyResult, seed_keys, simulate
+from ata_jax.solvers import resolve_solver
 from ata_jax.timemodels import TimeModel
 from ata_jax.training.decimation import checkpoint_schedule
 from ata_jax.training.iterates import (TrainingDivergedError, compute_iterates,
@@ -78,13 +79,13 @@ def train(problem: Problem, model: TimeModel, policies: Sequence[str] = POLICY_N
           budget: int, num_rounds: int, num_seeds: int, seed: int = 0, optimizer: str = "sgd",
           learning_rate: float | None = None, alpha: float | None = None,
           eta: float | None = None, max_points: int = 1000, discount: float = 0.998,
-          window: int = 500, counting: str = "task") -> TrainingRun:
+          window: int = 500, counting: str = "task", solver: str = "auto") -> TrainingRun:
     """Train `problem` with B = budget task gradients per round for K = num_rounds rounds on
     S = num_seeds seeds, and time it under each allocator in `policies` on `model`.
 
     learning_rate: None takes the problem's default for this optimizer ('sgd' or 'adam').
-    alpha, eta, discount, window, counting: as in `simulate` (alpha/eta default to the
-    model's true values). max_points: at most this many checkpoints (≥ 2), round 0 included.
+    alpha, eta, discount, window, counting, solver: as in `simulate` (alpha/eta default to
+    the model's true values). max_points: at most this many checkpoints (≥ 2), round 0 included.
     Raises TrainingDivergedError if the iterates or the metric stop being finite, ValueError
     for bad settings.
     """
@@ -111,7 +112,7 @@ def train(problem: Problem, model: TimeModel, policies: Sequence[str] = POLICY_N
     simulation = simulate(model, policies, budget=budget, num_rounds=num_rounds,
                           num_seeds=num_seeds, seed=seed, alpha=alpha, eta=eta,
                           discount=discount, window=window, counting=counting,
-                          record_rounds=True)
+                          record_rounds=True, solver=solver)
     runtime = {name: cumulative_at(result.per_round.round_time, schedule.rounds)
                for name, result in simulation.items()}
     worker_time = {name: cumulative_at(result.per_round.worker_time, schedule.rounds)
@@ -122,7 +123,8 @@ def train(problem: Problem, model: TimeModel, policies: Sequence[str] = POLICY_N
                     seed=seed, policies=policies, optimizer=optimizer,
                     learning_rate=float(learning_rate),
                     alpha=true_or(alpha, model.alpha), eta=true_or(eta, model.eta),
-                    max_points=max_points, discount=discount, window=window, counting=counting)
+                    max_points=max_points, discount=discount, window=window, counting=counting,
+                    solver=resolve_solver(solver))
     timing = dict(training_compile_s=iterates.compile_s, training_run_s=iterates.run_s,
                   simulation_compile_s=sum(r.compile_s for r in simulation.values()),
                   simulation_run_s=sum(r.run_s for r in simulation.values()))
