@@ -9,13 +9,16 @@ a size that runs out of device memory ends its row with a line saying so.
     python benchmarks/device.py                       # S = 2^14, 2^16, 2^18, 2^20; K = 100
     python benchmarks/device.py --log2-seeds 14..20   # every power of two in between
     python benchmarks/device.py --smoke               # tiny sizes, on a CPU in well under a minute
+    python benchmarks/device.py --nvidia              # with the NVIDIA settings below
 
 Known traps on NVIDIA GPUs with jax 0.10 (docs/performance.md): float scatter-add under
-contention is slow (XLA_FLAGS=--xla_backend_extra_options=-nvptx-allow-ftz-atomics, set
-before jax starts, is the documented workaround), `top_k` with k >= 16 becomes a sort, each
-while-loop iteration is a host round trip, and JAX preallocates 75% of device memory
-(XLA_PYTHON_CLIENT_PREALLOCATE=false to see the program's own peak in `nvidia-smi`; the
-peak printed here is JAX's own count either way).
+contention is a slow compare-and-swap loop (the `cpu` solver's round scatters; the
+`portable` one does not), `top_k` with k >= 16 becomes a sort, each while-loop iteration is
+a host round trip, and JAX preallocates 75% of device memory. `--nvidia` sets, before jax
+starts, XLA_FLAGS=--xla_backend_extra_options=-nvptx-allow-ftz-atomics (the documented
+workaround for the scatter-add) and XLA_PYTHON_CLIENT_MEM_FRACTION=0.95 (so the largest seed
+counts can use the card); without it the script runs with the environment as it finds it,
+and prints what that is. The peak printed is JAX's own count either way.
 """
 
 from __future__ import annotations
@@ -25,12 +28,6 @@ import os
 import platform
 import sys
 import time
-
-import jax
-import jaxlib
-
-from ata_jax.simulate import simulate
-from ata_jax.timemodels import cifar
 
 POLICIES = ("ata-empirical", "gta")
 SOLVERS = ("cpu", "portable")
@@ -46,8 +43,13 @@ def powers(text: str) -> tuple[int, ...]:
     return tuple(int(value) for value in text.split(","))
 
 
+NVIDIA_FLAG = "--xla_backend_extra_options=-nvptx-allow-ftz-atomics"
+
+
 def peak_megabytes() -> str:
     """JAX's peak bytes in use on the first device (MB), where the backend reports it."""
+    import jax
+
     stats = jax.devices()[0].memory_stats() or {}
     peak = stats.get("peak_bytes_in_use")
     return "n/a" if peak is None else f"{peak / 2**20:,.0f}"
@@ -63,7 +65,20 @@ def main() -> None:
     parser.add_argument("--log2-seeds", type=powers, default=None, metavar="LIST",
                         help="seed counts as powers of two: 14,16 or 14..20")
     parser.add_argument("--rounds", type=int, default=None, metavar="K")
+    parser.add_argument("--nvidia", action="store_true",
+                        help="set the NVIDIA workarounds (module docstring) before jax starts")
     arguments = parser.parse_args()
+    if arguments.nvidia:  # must precede the first import of jax
+        flags = os.environ.get("XLA_FLAGS", "")
+        if NVIDIA_FLAG not in flags:
+            os.environ["XLA_FLAGS"] = f"{flags} {NVIDIA_FLAG}".strip()
+        os.environ.setdefault("XLA_PYTHON_CLIENT_MEM_FRACTION", "0.95")
+    import jax
+    import jaxlib
+
+    from ata_jax.simulate import simulate
+    from ata_jax.timemodels import cifar
+
     sizes = dict(SMOKE if arguments.smoke else FULL)
     if arguments.log2_seeds:
         sizes["log2_seeds"] = arguments.log2_seeds
@@ -74,7 +89,9 @@ def main() -> None:
           f"{sys.version.split()[0]}, {platform.machine()}")
     print(f"device: {device.device_kind} ({jax.default_backend()}) x {jax.local_device_count()}")
     print(f"XLA_FLAGS={os.environ.get('XLA_FLAGS', '')!r} XLA_PYTHON_CLIENT_PREALLOCATE="
-          f"{os.environ.get('XLA_PYTHON_CLIENT_PREALLOCATE', '')!r}")
+          f"{os.environ.get('XLA_PYTHON_CLIENT_PREALLOCATE', '')!r} "
+          f"XLA_PYTHON_CLIENT_MEM_FRACTION="
+          f"{os.environ.get('XLA_PYTHON_CLIENT_MEM_FRACTION', '')!r}")
     rounds = sizes["rounds"]
     print(f"\nB=23, K={rounds}, cifar model; one batch per seed count; compile and run timed "
           f"apart; peak: JAX's peak device memory so far (MB)")
