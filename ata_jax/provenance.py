@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pathlib
+import shlex
+import sys
 from importlib import metadata
 
 
@@ -11,3 +14,14 @@ def package_version() -> str:
         return metadata.version("ata-jax")
     except metadata.PackageNotFoundError:
         return "unknown"
+
+
+def command_line(argv: list[str] | None = None) -> str:
+    """The command as a user types it: `ata-jax ARGS` for the command line (run as the
+    installed script or as `python -m ata_jax.cli`), else the program's file name and its
+    arguments; no path of the machine that ran it."""
+    argv = list(sys.argv if argv is None else argv)
+    program = pathlib.PurePath(argv[0]) if argv else pathlib.PurePath("")
+    if program.name == "ata-jax" or program.parts[-3:] == ("ata_jax", "cli", "__main__.py"):
+        return shlex.join(["ata-jax", *argv[1:]])
+    return shlex.join([program.name, *argv[1:]])

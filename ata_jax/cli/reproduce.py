@@ -18,18 +18,31 @@ def add_parser(commands) -> None:
                     "it (every parameter, the plotted data, versions and device).")
     reproduce.add_argument("name", metavar="NAME", help=f"one of: {', '.join(FIGURES)}")
     reproduce.add_argument("--quick", action="store_true",
-                           help="small settings for a smoke run (not the committed figures' sizes)")
-    reproduce.add_argument("--out-dir", default="figures", metavar="DIR",
-                           help="where to write (default: ./figures, created if missing)")
+                           help="small settings for a smoke run (not the committed figures' "
+                                "sizes), written to ./figures-quick by default")
+    reproduce.add_argument("--out-dir", default=None, metavar="DIR",
+                           help="where to write (default: ./figures, or ./figures-quick with "
+                                "--quick; created if missing)")
+    reproduce.add_argument("--replace", action="store_true",
+                           help="let a --quick run write into a folder of full-size figures")
     reproduce.set_defaults(handler=run_reproduce)
 
 
 def run_reproduce(arguments: argparse.Namespace) -> int:
-    from ata_jax.figures import FIGURES, reproduce
+    from ata_jax.figures import FIGURES, full_size_figures, reproduce
 
     if arguments.name not in FIGURES:
         raise UsageError(f"ata-jax reproduce: unknown figure {arguments.name!r}; valid "
                          f"figures: {', '.join(FIGURES)}")
+    if arguments.out_dir is None:
+        arguments.out_dir = "figures-quick" if arguments.quick else "figures"
+    if arguments.quick and not arguments.replace and os.path.isdir(arguments.out_dir):
+        full = full_size_figures(arguments.out_dir)
+        if full:
+            raise UsageError(f"ata-jax reproduce: {arguments.out_dir} holds full-size figures "
+                             f"({full[0]}{' and others' if len(full) > 1 else ''}) that a "
+                             "--quick run could overwrite: use another --out-dir (a --quick "
+                             "run's default is figures-quick) or pass --replace")
     if os.path.exists(arguments.out_dir) and not os.path.isdir(arguments.out_dir):
         raise UsageError(f"ata-jax reproduce: --out-dir {arguments.out_dir} is not a directory")
     try:  # fail before the computation, not after it

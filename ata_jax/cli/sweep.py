@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import shlex
 import sys
 
 from ata_jax.cli.common import (INTERRUPTED, UsageError, add_cluster_arguments,
@@ -158,7 +157,9 @@ def run_sweep_command(arguments: argparse.Namespace) -> int:
         random_clusters=arguments.random_clusters or 0,
         heterogeneity=tuple(arguments.heterogeneity or ((1.0,) if arguments.random_clusters
                                                         else ())))
-    command_line = shlex.join(sys.argv)  # the process's own command line
+    from ata_jax.provenance import command_line as typed_command
+
+    command_line = typed_command()  # as the user typed it, no path of this machine
     try:
         result = run_sweep(config, entries, memory_mb=arguments.memory_mb,
                            checkpoint_dir=arguments.checkpoint, resume=arguments.resume,

@@ -31,6 +31,27 @@ def reproduce(name: str, out_dir: str | pathlib.Path = "figures",
     """
     if name not in FIGURES:
         raise KeyError(f"unknown figure {name!r}; valid figures: {', '.join(FIGURES)}")
+    from ata_jax.figures.output import QUICK
+
     out_dir = pathlib.Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    return importlib.import_module(FIGURES[name]).reproduce(out_dir, quick)
+    QUICK["quick"] = quick
+    try:
+        return importlib.import_module(FIGURES[name]).reproduce(out_dir, quick)
+    finally:
+        QUICK["quick"] = False
+
+
+def full_size_figures(out_dir: str | pathlib.Path) -> list[str]:
+    """The figure JSONs in out_dir that are not marked as --quick runs (file names)."""
+    import json
+
+    found = []
+    for path in sorted(pathlib.Path(out_dir).glob("*.json")):
+        try:
+            document = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(document, dict) and "figure" in document and not document.get("quick"):
+            found.append(path.name)
+    return found

@@ -6,14 +6,17 @@ from __future__ import annotations
 import json
 import math
 import pathlib
-import sys
 
 import matplotlib
 
 matplotlib.use("Agg")  # figures are files; no display needed
 import matplotlib.pyplot as plt  # noqa: E402
 
-from ata_jax.provenance import package_version  # noqa: E402
+from ata_jax.provenance import command_line, package_version  # noqa: E402
+
+QUICK = {"quick": False}
+"""Whether the figure being written is a --quick smoke run (set by `figures.reproduce`);
+recorded in its JSON so that a quick run never replaces a full-size figure unasked."""
 
 
 def _json_safe(value):
@@ -37,11 +40,11 @@ def save_figure(figure, out_dir: pathlib.Path, name: str, settings: dict,
     png = out_dir / f"{name}.png"
     figure.savefig(png, dpi=120)
     plt.close(figure)
-    document = {"figure": name, "settings": settings, "data": data,
+    document = {"figure": name, "quick": QUICK["quick"], "settings": settings, "data": data,
                 "provenance": {"ata_jax": package_version(), "jax": jax.__version__,
                                "device": jax.devices()[0].device_kind,
                                "device_count": jax.local_device_count(),
-                               "command": " ".join(sys.argv)}}
+                               "command": command_line()}}
     path = out_dir / f"{name}.json"
     path.write_text(json.dumps(_json_safe(document), allow_nan=False) + "\n")
     return [png, path]
