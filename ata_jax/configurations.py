@@ -55,6 +55,23 @@ def batch_signature(model: TimeModel) -> tuple:
     return (model.families, jax.tree.structure(model.schedule), replay)
 
 
+def batches(models: Sequence[TimeModel], separate_n: bool = False) -> list[tuple[int, ...]]:
+    """The models' indices grouped by `batch_signature` and, with separate_n, by n: each
+    batch in order, the batches in order of their first member."""
+    grouped: dict[tuple, list[int]] = {}
+    for index, model in enumerate(models):
+        key = batch_signature(model) + ((model.size,) if separate_n else ())
+        grouped.setdefault(key, []).append(index)
+    return [tuple(members) for members in grouped.values()]
+
+
+def rows(stacked, indices) -> TimeModel:
+    """A stacked model (or any pytree of [C, ...] leaves) at configurations `indices`, as JAX
+    arrays: one row per run of a batch of (configuration, seed) runs."""
+    indices = np.asarray(indices)
+    return jax.tree.map(lambda leaf: jax.numpy.asarray(np.asarray(leaf)[indices]), stacked)
+
+
 def pad_model(model: TimeModel, size: int) -> TimeModel:
     """`model` with absent workers appended up to `size` workers (NumPy leaves).
 
@@ -150,5 +167,5 @@ def random_clusters(num_workers: int, heterogeneities: Sequence[float], count: i
             for sigma in heterogeneities for cluster in range(count)]
 
 
-__all__ = ["ConfigurationError", "ModelError", "configuration", "random_cluster",
-           "random_clusters", "pad_model", "stack_models"]
+__all__ = ["ConfigurationError", "ModelError", "batches", "configuration", "random_cluster",
+           "random_clusters", "pad_model", "rows", "stack_models"]

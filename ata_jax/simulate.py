@@ -328,25 +328,21 @@ def simulate_configurations(
     model's own true values (traced per configuration); given, they apply to all. A
     configuration's compile_s and run_s are an equal share of its batch's.
     """
-    from ata_jax.configurations import batch_signature, stack_models
+    from ata_jax.configurations import batches, rows, stack_models
 
     specs = [policy_spec(name) for name in policies]
     solver = resolve_solver(solver)
     models = list(models)
-    groups: dict[tuple, list[int]] = {}
-    for index, member in enumerate(models):
-        groups.setdefault(batch_signature(member), []).append(index)
     results: list[dict[str, PolicyResult]] = [{} for _ in models]
     seed_batch = seed_keys(seed, num_seeds, first_seed)
-    for members in groups.values():
+    for members in batches(models):
         size = max(models[index].size for index in members)
         stacked = stack_models([models[index] for index in members],
                                [f"configuration {index}" for index in members])
         count = len(members)
         run_configuration = np.repeat(np.arange(count), num_seeds)  # configuration-major
         keys = seed_batch[jnp.tile(jnp.arange(num_seeds), count)]
-        run_model = jax.tree.map(lambda leaf: jnp.asarray(np.asarray(leaf)[run_configuration]),
-                                 stacked)
+        run_model = rows(stacked, run_configuration)
         # each configuration's n numbers, padded with zeros for its absent workers
         prior_rows = lambda values, name: np.stack([np.pad(np.asarray(_prior_array(
             values, models[index].size, name)), (0, size - models[index].size))
@@ -361,8 +357,7 @@ def simulate_configurations(
             **({} if prior_mean is None else dict(
                 prior_mean=prior_rows(prior_mean, "prior_mean"),
                 prior_count=prior_rows(prior_count, "prior_count"))))
-        run_hyperparameters = jax.tree.map(
-            lambda leaf: jnp.asarray(np.asarray(leaf)[run_configuration]), per_configuration)
+        run_hyperparameters = rows(per_configuration, run_configuration)
         for name, spec in zip(policies, specs):
             summary, compile_s, run_s = _run_in_chunks(
                 keys, run_model, run_hyperparameters, per_run=True, memory_mb=memory_mb,

@@ -7,11 +7,11 @@ policy and every seed. A configuration is one time model (a preset at one n, a m
 random cluster); the configurations are the cross product of the time models and the worker
 counts, then any random clusters. B changes array shapes, so each (policy, B, batch of
 configurations) is one *group* with its own compile, where a batch is every configuration
-that can share one (`configurations.batch_signature`: the same set of families and kind of
-schedule, not a trace; the presets `cifar` and `sqrt` of any n and random clusters are one
-batch, padded to the largest n as `simulate` pads them; `separate_n` keeps each n apart). Inside a group every
-(grid point, seed) pair is one *run*, and all runs are a single flat batch of (key,
-Hyperparameters[, the run's configuration]) vmapped through `simulate.run_seed`.
+that can share one (`configurations.batches`: the same set of families and kind of schedule,
+not a trace; the presets `cifar` and `sqrt` of any n and random clusters are one batch,
+padded to the largest n as `simulate` pads them; `separate_n` keeps each n apart). Inside a
+group every (grid point, seed) pair is one *run*, and all runs are a single flat batch of
+(key, Hyperparameters[, the run's configuration]) vmapped through `simulate.run_seed`.
 
 - Seeds: run j of any grid point uses seed j's key fold_in(key(master), j) (`seed_keys`), as
   `simulate` does, so a sweep point equals `simulate(...)` of its configuration at those α/η
@@ -166,7 +166,7 @@ class SweepConfig:
     only); workers: the distinct n of the configurations (the worker counts the presets are
     crossed with, a model file's own n); random_clusters C and heterogeneity (σ's): C random
     clusters at every n and σ (spec §9, seeded by `seed`). separate_n: one compile per n
-    instead of padding configurations of different n into one batch (`batches`).
+    instead of padding configurations of different n into one batch (`configurations.batches`).
     alpha_mode / eta_mode: "absolute" (alpha/eta are the values), "scale" (multiples of each
     configuration's true α / η) or "true" (the true value only; alpha/eta are (1.0,)).
     curve_points: 0 for no curves, else per-round figures averaged over that many blocks.
@@ -377,24 +377,12 @@ class Group(NamedTuple):
     source: tuple[int, ...]
 
 
-def batches(configurations: Sequence[Configuration],
-            separate_n: bool = False) -> list[tuple[int, ...]]:
-    """The configurations' indices grouped by `configurations.batch_signature` (the family
-    set, the kind of schedule, a trace on its own) and, with separate_n, by n; each batch in
-    order and the batches in order of their first member."""
-    from ata_jax.configurations import batch_signature
-
-    grouped: dict[tuple, list[int]] = {}
-    for index, (_, model) in enumerate(configurations):
-        key = batch_signature(model) + ((model.size,) if separate_n else ())
-        grouped.setdefault(key, []).append(index)
-    return [tuple(members) for members in grouped.values()]
-
-
 def make_groups(config: SweepConfig, points: list[GridPoint],
                 configurations: Sequence[Configuration]) -> list[Group]:
     """Every (policy, B, batch) group, policy-major, then B, then batch."""
-    members = batches(configurations, config.separate_n)
+    from ata_jax.configurations import batches
+
+    members = batches([entry.model for entry in configurations], config.separate_n)
     groups = []
     for policy in config.policies:
         used = reads(policy)
@@ -488,6 +476,8 @@ def run_sweep(config: SweepConfig,
     (`ata_jax.solvers`; not part of the configuration: the results are the same).
     """
     solver = resolve_solver(solver)
+    from ata_jax.configurations import configuration, rows
+
     configurations = as_configurations(config, models)
     points = grid_points(config, configurations)
     groups = make_groups(config, points, configurations)
@@ -499,8 +489,7 @@ def run_sweep(config: SweepConfig,
         if key not in group_models:
             group_models[key] = _group_model(group, configurations)
         per_run = len(group.configurations) > 1
-        one = (jax.tree.map(lambda leaf: leaf[0], group_models[key]) if per_run
-               else group_models[key])
+        one = configuration(group_models[key], 0) if per_run else group_models[key]
         run_bytes = bytes_per_run(
             group.policy, one, budget=group.budget, num_rounds=config.rounds,
             counting=config.counting, window_capacity=_capacity(group.policy, config),
@@ -553,9 +542,7 @@ def run_sweep(config: SweepConfig,
             chunk_keys = keys[jnp.asarray(seed_index)]
             chunk_model = model
             if per_run:  # each run's own configuration
-                rows = np.asarray([position[p.configuration] for p in chosen])
-                chunk_model = jax.tree.map(lambda leaf: jnp.asarray(np.asarray(leaf)[rows]),
-                                           model)
+                chunk_model = rows(model, [position[p.configuration] for p in chosen])
             static = dict(policy_name=group.policy, budget=group.budget,
                           num_rounds=config.rounds, counting=config.counting,
                           window_capacity=_capacity(group.policy, config),
