@@ -137,8 +137,8 @@ def section_throughput(size):
             rival = numba_rate(model, policy, rounds, jax_seeds, repeats)
             rival_text = ("-", "-") if rival is None else (f"{rival:,.0f}",
                                                             f"{rate / rival:.2f}x")
-            print(f"{n:>4} {policy:<14} {rate:>12,.0f} {reference:>12,.0f} {rate / reference:>6.1f}x"
-                  f" {rival_text[0]:>12} {rival_text[1]:>7} {compile_s:>10.1f}   ({jax_seeds}, "
+            print(f"{n:>4} {policy:<14} {rate:>12,.0f} {reference:>12,.0f} "
+                  f"{rate / reference:>6.1f}x {rival_text[0]:>12} {rival_text[1]:>7} {compile_s:>10.1f}   ({jax_seeds}, "
                   f"{numpy_seeds})", flush=True)
 
 

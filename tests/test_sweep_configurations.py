@@ -279,7 +279,8 @@ def test_the_command_sweeps_configurations(tmp_path, capsys):
     assert loaded.config["random_clusters"] == 1 and loaded.config["heterogeneity"] == [0.5]
     assert loaded.metadata["grid_shape"] == [6, 1, 2, 1, 1]
     cluster = random_cluster(5, 0.5, 0)
-    g = int(np.nonzero((loaded.grid["configuration"] == 5) & (loaded.grid["alpha_scale"] == 2))[0][0])
+    point = (loaded.grid["configuration"] == 5) & (loaded.grid["alpha_scale"] == 2)
+    g = int(np.nonzero(point)[0][0])
     alone = simulate(cluster, ["ata", "uta"], budget=B, num_rounds=rounds, num_seeds=S,
                      alpha=float(loaded.grid["alpha"][g]))
     for p, name in enumerate(loaded.policies):

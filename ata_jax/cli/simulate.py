@@ -7,10 +7,10 @@ import math
 import sys
 
 from ata_jax.cli.common import (INTERRUPTED, UsageError, add_cluster_arguments,
-                                add_solver_argument, check_output_path, discount_value, format_number,
-                                learner_parameters, metric_columns, name_list, policy_list,
-                                positive_float, positive_int, seed_int, worker_configurations,
-                                worker_list)
+                                add_solver_argument, check_output_path, discount_value,
+                                format_number, learner_parameters, metric_columns, name_list,
+                                policy_list, positive_float, positive_int, seed_int,
+                                worker_configurations, worker_list)
 from ata_jax.files import write_json_atomically
 
 

@@ -9,9 +9,9 @@ import math
 import sys
 
 from ata_jax.cli.common import (INTERRUPTED, UsageError, add_cluster_arguments,
-                                add_solver_argument, check_output_path, metric_columns, name_list, policy_list,
-                                positive_float, positive_int, seed_int, worker_configurations,
-                                worker_list)
+                                add_solver_argument, check_output_path, metric_columns,
+                                name_list, policy_list, positive_float, positive_int, seed_int,
+                                worker_configurations, worker_list)
 
 GRAMMAR = ("a comma list of numbers or fractions (1,10,1/4), geometric ranges lo..hi "
            "(lo, 2lo, 4lo, ... up to hi: 1/16..16), lo..hi:N (N geometric values) or "
