@@ -43,7 +43,8 @@ def bytes_per_run(policy_name: str, model: TimeModel, *, budget: int, num_rounds
     outputs.
     """
     policy = make_policy(policy_name, budget, counting, window_capacity)
-    scalar = Hyperparameters(jnp.float32(1), jnp.float32(1), jnp.float32(1), jnp.int32(1))
+    scalar = Hyperparameters(jnp.float32(1), jnp.float32(1), jnp.float32(1), jnp.int32(1),
+                             expected_optimum=jax.ShapeDtypeStruct((model.size,), jnp.int32))
     state = jax.eval_shape(policy.init, model, scalar)
     leaf_bytes = lambda tree: sum(math.prod(np.shape(leaf)) * np.dtype(leaf.dtype).itemsize
                                   for leaf in jax.tree.leaves(tree))

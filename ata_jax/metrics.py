@@ -38,12 +38,15 @@ class RoundOutcome(NamedTuple):
 
 
 class RoundContext(NamedTuple):
-    """What a metric may read besides the outcome: the round number k (from 1), K, and the
-    oracle's proxy loss ℓ(a*_k, μ_k) of that round."""
+    """What a metric may read besides the outcome: the round number k (from 1), K, the
+    oracle's proxy loss ℓ(a*_k, μ_k) of that round, and, when the expected-time regret is
+    measured, the round time C_k(a*_E) that the expected-time optimum would have taken on
+    the same task draws (else None)."""
 
     round_number: jax.Array
     num_rounds: int
     best_proxy_loss: jax.Array
+    expected_optimum_time: jax.Array | None = None
 
 
 class Column(NamedTuple):
@@ -68,9 +71,10 @@ class Metric(NamedTuple):
     name: its key everywhere (Totals field, JSON, sweep store member, load_sweep attribute).
     description: a line for the docs and the store.
     of_round: (RoundOutcome, RoundContext) -> the round's value; the total is Σ_k over rounds.
-    requires: None, "allocation" (undefined for a policy without one) or "failures"
-      (identically 0 for a model without failures); when unmet, the total is `absent` and
-      nothing is computed in the scan.
+    requires: None, "allocation" (undefined for a policy without one), "failures"
+      (identically 0 for a model without failures) or "expected" (measured only when asked
+      for: it plays the expected-time optimum's round beside the policy's); when unmet, the
+      total is `absent` and nothing is computed in the scan.
     absent: the total when `requires` is unmet (NaN: undefined; 0: nothing happened).
     curve: its per-round values are kept by `record_rounds` (under `round_name`).
     column: how simulate's table shows it, or None.
@@ -101,6 +105,12 @@ METRICS: tuple[Metric, ...] = (
            lambda outcome, context: outcome.proxy_loss - context.best_proxy_loss,
            requires="allocation", absent=math.nan, curve=True, round_name="regret",
            column=Column("regret (total)", per="total", with_std=True)),
+    Metric("expected_regret", "Σ_k C_k − C_k(a*_E) on the same draws: an unbiased estimate "
+           "of the expected-time regret Σ_k E[C(a_k)] − E[C(a*_E)] (for GTA and msync, which "
+           "play no allocation, their runtime's excess over the expected-time optimum's)",
+           lambda outcome, context: outcome.round_time - context.expected_optimum_time,
+           requires="expected", absent=math.nan, column=Column("E-time regret", per="total", when="expected_regret",
+                         with_std=True)),
     Metric("runtime_second_half", "Σ_{k > K/2} C_k: the round times after a mid-run change",
            _late_round_time, column=Column("2nd-half round time", per="late round",
                                            when="scheduled")),
@@ -126,9 +136,10 @@ PerRound = NamedTuple("PerRound", [(name, jax.Array) for name in CURVE_NAMES])
 PerRound.__doc__ = "The curve metrics' value in each round, [K] (fields: `CURVE_NAMES`)."
 
 
-def measured(metric: Metric, *, allocates: bool, failures: bool) -> bool:
+def measured(metric: Metric, *, allocates: bool, failures: bool, expected: bool = False) -> bool:
     """Whether `metric` is computed in the scan (its requirement holds; static)."""
-    return {None: True, "allocation": allocates, "failures": failures}[metric.requires]
+    return {None: True, "allocation": allocates, "failures": failures,
+            "expected": expected}[metric.requires]
 
 
 def metric(name: str) -> Metric:

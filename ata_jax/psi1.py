@@ -111,9 +111,10 @@ def lognormal_unit(log_std: float, bound: float) -> float:
 
 
 
-def empirical_norm(values) -> float:
+def empirical_norm(values, centred: bool = True) -> float:
     """‖X − mean‖_ψ1 for X uniform on the given sample (float64, host): the t > 0 with
-    mean(exp(|x − x̄|/t)) = 2 (0 if all values are equal).
+    mean(exp(|x − x̄|/t)) = 2 (0 if all values are equal). centred=False: ‖X‖_ψ1, with
+    |x| for |x − x̄| (the earlier poster's α, spec §9).
 
     With d = |x − x̄| and D = max d over m values, the root lies in [D/ln(2m), D/ln 2]:
     mean exp(d/t) ≥ exp(D/t)/m and ≤ exp(D/t). The mean is summed in log space.
@@ -121,7 +122,7 @@ def empirical_norm(values) -> float:
     import numpy as np
 
     values = np.asarray(values, dtype=np.float64)
-    distance = np.abs(values - values.mean())
+    distance = np.abs(values - values.mean() if centred else values)
     largest = float(distance.max())
     if largest == 0.0:
         return 0.0
@@ -134,3 +135,94 @@ def empirical_norm(values) -> float:
     if excess(high) >= 0.0:  # only when one value differs from the rest (then t = high)
         return high
     return optimize.brentq(excess, low, high, xtol=1e-14 * largest, rtol=1e-12)
+
+
+# ----------------------------------------------------------------------------- uncentred
+
+def _decreasing_root(excess: Callable[[float], float], limit: float) -> float:
+    """The t > limit with excess(t) = 0, for excess decreasing from +inf at `limit` (0 or a
+    tail limit) to below 0."""
+    low = limit * 1.05 if limit > 0 else 1e-3
+    while excess(low) < 0:
+        low = limit + 0.5 * (low - limit)
+    high = max(2.0 * low, 1.0)
+    while excess(high) > 0:
+        high *= 2.0
+    return optimize.brentq(excess, low, high, xtol=1e-14, rtol=1e-12)
+
+
+@functools.cache
+def _uncentred_unit(family: str, shape: tuple[float, ...]) -> float:
+    """‖Y‖_ψ1 (not centred) of a family standardised to scale 1 (`uncentred_norm`), from
+    log E exp(Y/t) in closed form (quadrature for the truncated lognormal)."""
+    log2 = math.log(2.0)
+    if family == "exponential":        # shift + Exp(mean 1)
+        (shift,) = shape
+        return _decreasing_root(lambda t: shift / t - math.log1p(-1.0 / t) - log2, 1.0)
+    if family == "gamma":              # shift + Gamma(shape, scale 1)
+        shift, gamma_shape = shape
+        return _decreasing_root(
+            lambda t: shift / t - gamma_shape * math.log1p(-1.0 / t) - log2, 1.0)
+    if family == "uniform":            # Uniform(low, 1)
+        (low,) = shape
+        width = 1.0 - low
+        return _decreasing_root(
+            lambda t: 1.0 / t + math.log(t * -math.expm1(-width / t) / width) - log2, 0.0)
+    if family == "half-normal":        # shift + |Z|
+        (shift,) = shape
+        return _decreasing_root(
+            lambda t: shift / t + log2 + 0.5 / t**2 + math.log(special.ndtr(1.0 / t)) - log2,
+            0.0)
+    if family == "lognormal":          # shift + exp(log_std·Z) given Z ≤ bound
+        shift, log_std, bound = shape
+        if math.isinf(bound):
+            return math.inf
+        log_mass = math.log(special.ndtr(bound))
+
+        def log_expectation(t):        # over z: E exp((shift + e^{σz})/t | z ≤ bound)
+            top = (shift + math.exp(log_std * bound)) / t
+
+            def integrand(z):
+                return math.exp((shift + math.exp(log_std * z)) / t - top - 0.5 * z * z)
+
+            value, _ = integrate.quad(integrand, -math.inf, bound, limit=400, epsabs=0.0,
+                                      epsrel=1e-11)
+            return top + math.log(value) - 0.5 * math.log(2.0 * math.pi) - log_mass
+
+        return _decreasing_root(lambda t: log_expectation(t) - log2, 0.0)
+    raise ValueError(f"no uncentred ψ1 norm for family {family!r}")
+
+
+def uncentred_norm(family: str, row) -> float:
+    """‖X‖_ψ1 of the worker time X itself (not X − μ), the earlier poster's α (spec §9), for a
+    worker of `family` with the parameter row of `ata_jax.timemodels` (float64, host).
+
+    Every family is scaled to unit scale first (‖θY‖ = θ‖Y‖), so the presets' workers, which
+    differ only in scale, share one quadrature: ‖1 + Exp(1)‖_ψ1 ≈ 3.1754 for `cifar`.
+    A constant c has ‖c‖_ψ1 = c/ln 2.
+    """
+    if family == "constant":
+        return row[0] / math.log(2.0)
+    if family == "exponential":
+        shift, mean = row[0], row[1]
+        return mean * _uncentred_unit(family, (shift / mean,))
+    if family == "uniform":
+        low, high = row[0], row[1]
+        return high * _uncentred_unit(family, (low / high,))
+    if family == "half-normal":
+        shift, scale = row[0], row[1]
+        return scale * _uncentred_unit(family, (shift / scale,))
+    if family == "gamma":
+        shift, shape, scale = row[0], row[1], row[2]
+        return scale * _uncentred_unit(family, (shift / scale, shape))
+    if family == "lognormal":
+        shift, log_mean, log_std, upper = row
+        scale = math.exp(log_mean)
+        bound = math.inf if math.isinf(upper) else (math.log(upper) - log_mean) / log_std
+        return scale * _uncentred_unit(family, (shift / scale, log_std, bound))
+    raise ValueError(f"no uncentred ψ1 norm for family {family!r}")
+
+
+def empirical_uncentred_norm(values) -> float:
+    """‖X‖_ψ1 for X uniform on the given sample (`empirical_norm`, not centred)."""
+    return empirical_norm(values, centred=False)

@@ -26,15 +26,17 @@ from jax.sharding import Mesh
 from jax.sharding import PartitionSpec as P
 
 from ata_jax import compilation
-from ata_jax.allocation import assignment_proxy_loss
-from ata_jax.allocators import POLICY_NAMES, Hyperparameters, Policy, make_policy, policy_spec
+from ata_jax.allocation import assignment_counts, assignment_proxy_loss
+from ata_jax.allocators import (POLICY_NAMES, Hyperparameters, Policy, make_policy,
+                                needs_expected_optimum, policy_spec)
+from ata_jax.allocators.ofta_expected import counts_assignment
 from ata_jax.metrics import (CURVE_METRICS, METRICS, PerRound, RoundContext, Totals,
                              measured)
 from ata_jax.rounds import has_failures
 from ata_jax.solvers import resolve_solver
 from ata_jax.solvers import solver as solver_named
 from ata_jax.summation import compensated_add, compensated_value, compensated_zeros
-from ata_jax.timemodels import TimeModel, current_means
+from ata_jax.timemodels import TimeModel, current_means, uncentred_alpha
 
 
 class SeedSummary(NamedTuple):
@@ -66,27 +68,39 @@ def optimal_proxy_loss(model: TimeModel, budget: int, round_number=1,
 
 def run_seed(policy: Policy, model: TimeModel, hyperparameters: Hyperparameters,
              key: jax.Array, *, budget: int, num_rounds: int, record_rounds: bool = False,
-             allocates: bool = True, solver: str = "cpu") -> SeedSummary:
+             allocates: bool = True, solver: str = "cpu",
+             expected_regret: bool = False) -> SeedSummary:
     """One seed: K rounds of `policy` on `model`, every metric reduced inside the scan.
 
     allocates (static): whether the policy plays an allocation (else the metrics that need
     one, the proxy regret, are NaN without being computed). solver: the one that computes
-    the optimum of a changing model's rounds (the policy brings its own).
+    the optimum of a changing model's rounds (the policy brings its own). expected_regret
+    (static): also play the expected-time optimum `hyperparameters.expected_optimum` on
+    each round's draws and sum the policy's excess over its round time.
     """
     stationary = model.schedule is None
     computed = tuple(metric for metric in METRICS
-                     if measured(metric, allocates=allocates, failures=has_failures(model)))
+                     if measured(metric, allocates=allocates, failures=has_failures(model),
+                                 expected=expected_regret))
     best_loss = optimal_proxy_loss(model, budget, solver=solver) if stationary else None
+    reference = None
+    if expected_regret:
+        if hyperparameters.expected_optimum is None:
+            raise ValueError("the expected-time regret needs Hyperparameters("
+                             "expected_optimum=...) (ata_jax.expected)")
+        reference = counts_assignment(hyperparameters.expected_optimum, budget)
 
     def one_round(carry, _):
         round_number, state, totals = carry
         round_key = jax.random.fold_in(key, round_number)
-        state, outcome = policy.play_round(state, round_number,
-                                           jax.random.fold_in(round_key, 0),
+        task_key = jax.random.fold_in(round_key, 0)
+        state, outcome = policy.play_round(state, round_number, task_key,
                                            jax.random.fold_in(round_key, 1), model)
         best = (best_loss if stationary
                 else optimal_proxy_loss(model, budget, round_number, solver))
-        context = RoundContext(round_number, num_rounds, best)
+        optimum_time = None if reference is None else solver_named(solver).play_assignment(
+            model, task_key, reference, budget, round_number).outcome.round_time
+        context = RoundContext(round_number, num_rounds, best, optimum_time)
         values = {metric.name: metric.of_round(outcome, context) for metric in computed}
         totals = {name: compensated_add(total, values[name]) for name, total in totals.items()}
         record = ({metric.name: values[metric.name] for metric in CURVE_METRICS
@@ -109,13 +123,15 @@ def run_seed(policy: Policy, model: TimeModel, hyperparameters: Hyperparameters,
 
 
 def _simulate_batch(keys, model, hyperparameters, *, policy_name, budget, num_rounds, counting,
-                    record_rounds, window_capacity, per_run, solver):
+                    record_rounds, window_capacity, per_run, solver, confidence="final",
+                    expected_regret=False):
     compilation.count_trace(("simulate", policy_name, model.size, budget))
-    policy = make_policy(policy_name, budget, counting, window_capacity, solver)
+    policy = make_policy(policy_name, budget, counting, window_capacity, solver, confidence)
     allocates = policy_spec(policy_name).allocates
     run = lambda key, model, hyperparameters: run_seed(
         policy, model, hyperparameters, key, budget=budget, num_rounds=num_rounds,
-        record_rounds=record_rounds, allocates=allocates, solver=solver)
+        record_rounds=record_rounds, allocates=allocates, solver=solver,
+        expected_regret=expected_regret)
     return jax.vmap(run, in_axes=(0, 0 if per_run else None, 0 if per_run else None))(
         keys, model, hyperparameters)
 
@@ -140,17 +156,20 @@ def split_over_devices(function: Callable, batch_size: int, in_specs: tuple) -> 
 
 @functools.partial(jax.jit, static_argnames=("policy_name", "budget", "num_rounds", "counting",
                                              "record_rounds", "window_capacity", "per_run",
-                                             "solver"))
+                                             "solver", "confidence", "expected_regret"))
 def simulate_seeds(keys: jax.Array, model: TimeModel, hyperparameters: Hyperparameters, *,
                    policy_name: str, budget: int, num_rounds: int, counting: str = "task",
                    record_rounds: bool = False, window_capacity: int = 0,
-                   per_run: bool = False, solver: str = "cpu") -> SeedSummary:
+                   per_run: bool = False, solver: str = "cpu", confidence: str = "final",
+                   expected_regret: bool = False) -> SeedSummary:
     """`run_seed` vmapped over keys [R]: every field gains a leading run axis.
 
     per_run (static): the model's and the hyperparameters' leaves carry the same leading
     axis [R] as the keys (run r simulates its own configuration: a batch of (configuration,
     seed) pairs); otherwise one model and one set of hyperparameters serve every key.
-    solver (static): "cpu" or "portable" (`ata_jax.solvers`; the same results). With several
+    solver (static): "cpu" or "portable" (`ata_jax.solvers`; the same results). confidence
+    and expected_regret (static): ATA's constant and whether the expected-time regret is
+    measured (`run_seed`; it needs hyperparameters.expected_optimum). With several
     local devices and R divisible by their number, the runs are split over
     them with `shard_map` (each device runs its own share, no communication); a run's
     result is the same on any number of devices.
@@ -158,7 +177,8 @@ def simulate_seeds(keys: jax.Array, model: TimeModel, hyperparameters: Hyperpara
     run = functools.partial(_simulate_batch, policy_name=policy_name, budget=budget,
                             num_rounds=num_rounds, counting=counting,
                             record_rounds=record_rounds, window_capacity=window_capacity,
-                            per_run=per_run, solver=solver)
+                            per_run=per_run, solver=solver, confidence=confidence,
+                            expected_regret=expected_regret)
     shared = P("seeds") if per_run else P()
     return split_over_devices(run, keys.shape[0], (P("seeds"), shared, shared))(
         keys, model, hyperparameters)
@@ -179,9 +199,11 @@ def export_simulation(model: TimeModel, policy_name: str, *, budget: int, num_ro
     if solver == "auto":
         solver = "cpu" if platform == "cpu" else "portable"
     solver = resolve_solver(solver)
+    # any allocation stands in for the expected-time optimum: the program's shape is the same
+    placeholder = assignment_counts(solver_named(solver).assign(model.mean, budget), model.size)
     hyperparameters = Hyperparameters(
         alpha=jnp.float32(model.alpha), eta=jnp.float32(model.eta),
-        discount=jnp.float32(0.998), window=jnp.int32(window))
+        discount=jnp.float32(0.998), window=jnp.int32(window), expected_optimum=placeholder)
     run = jax.jit(functools.partial(
         _simulate_batch, policy_name=policy_name, budget=budget, num_rounds=num_rounds,
         counting=counting, record_rounds=record_rounds,
@@ -252,7 +274,9 @@ def simulate(model: TimeModel | Sequence[TimeModel], policies: Sequence[str] = P
              first_seed: int = 0, prior_mean: Sequence[float] | None = None,
              prior_count: float | Sequence[float] = 1.0, memory_mb: float | None = None,
              progress: Callable[[str], None] | None = None,
-             solver: str = "auto") -> dict[str, PolicyResult]:
+             solver: str = "auto", spread: float = 1.0, explore_samples: int = 10,
+             confidence: str = "final", expected_regret: bool = False,
+             expected_optimum=None) -> dict[str, PolicyResult]:
     """Run each policy on the same seeds and the same task draws.
 
     The seeds are first_seed..first_seed+num_seeds−1 of the master seed `seed`: processes
@@ -270,6 +294,12 @@ def simulate(model: TimeModel | Sequence[TimeModel], policies: Sequence[str] = P
     machine's memory, `memory.default_memory_mb`); chunk boundaries never change a result.
     `progress(line)` hears of each chunk when there are several. solver: "cpu", "portable"
     or "auto" (`ata_jax.solvers.resolve_solver`: cpu on a CPU), the same results either way.
+    spread: Thompson sampling's ν; explore_samples: explore-then-commit's m; confidence:
+    "final" or "early" (ATA's constant; "early" makes α default to the uncentred
+    `timemodels.uncentred_alpha`). expected_regret: also measure each policy's
+    expected-time regret against a*_E (`ata_jax.expected`), which `ofta-expected` plays;
+    a*_E (int[n], or an `ExpectedOptimum`; a list of them for several models) is searched
+    for when not given and needed.
 
     `model` may also be a sequence of models (worker configurations): the result is then a
     list with one such dict per model, each equal to running that model alone with the same
@@ -283,13 +313,23 @@ def simulate(model: TimeModel | Sequence[TimeModel], policies: Sequence[str] = P
             seed=seed, alpha=alpha, eta=eta, discount=discount, window=window,
             counting=counting, record_rounds=record_rounds, on_result=on_result,
             first_seed=first_seed, prior_mean=prior_mean, prior_count=prior_count,
-            memory_mb=memory_mb, progress=progress, solver=solver)
+            memory_mb=memory_mb, progress=progress, solver=solver, spread=spread,
+            explore_samples=explore_samples, confidence=confidence,
+            expected_regret=expected_regret, expected_optimum=expected_optimum)
     specs = [policy_spec(name) for name in policies]  # an unknown name fails before any work
     solver = resolve_solver(solver)
+    check_policy_inputs([model], policies, budget=budget, num_rounds=num_rounds,
+                        spread=spread, explore_samples=explore_samples, confidence=confidence,
+                        expected_regret=expected_regret)
+    optimum = None
+    if expected_regret or needs_expected_optimum(policies):
+        optimum = _optimum_counts(expected_optimum, model, budget)
     hyperparameters = Hyperparameters(
-        alpha=jnp.float32(model.alpha if alpha is None else alpha),
+        alpha=jnp.float32(default_alpha(model, confidence) if alpha is None else alpha),
         eta=jnp.float32(model.eta if eta is None else eta),
         discount=jnp.float32(discount), window=jnp.int32(window),
+        spread=jnp.float32(spread), explore_samples=jnp.float32(explore_samples),
+        expected_optimum=optimum,
         **({} if prior_mean is None else dict(
             prior_mean=_prior_array(prior_mean, model.size, "prior_mean"),
             prior_count=_prior_array(prior_count, model.size, "prior_count"))))
@@ -300,7 +340,8 @@ def simulate(model: TimeModel | Sequence[TimeModel], policies: Sequence[str] = P
             keys, model, hyperparameters, per_run=False, memory_mb=memory_mb,
             progress=progress, policy_name=name, budget=budget, num_rounds=num_rounds,
             counting=counting, record_rounds=record_rounds,
-            window_capacity=window if spec.needs_window else 0, solver=solver)
+            window_capacity=window if spec.needs_window else 0, solver=solver,
+            confidence=confidence, expected_regret=expected_regret)
         results[name] = PolicyResult(summary.totals, summary.per_round, compile_s, run_s)
         if on_result is not None:
             on_result(name, results[name])
@@ -316,7 +357,9 @@ def simulate_configurations(
         first_seed: int = 0, prior_mean: Sequence[float] | None = None,
         prior_count: float | Sequence[float] = 1.0, memory_mb: float | None = None,
         progress: Callable[[str], None] | None = None,
-        solver: str = "auto") -> list[dict[str, PolicyResult]]:
+        solver: str = "auto", spread: float = 1.0, explore_samples: int = 10,
+        confidence: str = "final", expected_regret: bool = False,
+        expected_optimum=None) -> list[dict[str, PolicyResult]]:
     """Each policy on every model (configuration) with the same seeds: one result dict per
     model, equal to `simulate(model, ...)` of that model alone to float32 rounding.
 
@@ -330,9 +373,23 @@ def simulate_configurations(
     """
     from ata_jax.configurations import batches, rows, stack_models
 
+    from ata_jax.expected import expected_optima
+
     specs = [policy_spec(name) for name in policies]
     solver = resolve_solver(solver)
     models = list(models)
+    check_policy_inputs(models, policies, budget=budget, num_rounds=num_rounds,
+                        spread=spread, explore_samples=explore_samples, confidence=confidence,
+                        expected_regret=expected_regret)
+    optima = None
+    if expected_regret or needs_expected_optimum(policies):
+        if expected_optimum is None:
+            expected_optimum = expected_optima(models, budget)
+        if len(expected_optimum) != len(models):
+            raise ValueError(f"{len(expected_optimum)} expected-time optima for "
+                             f"{len(models)} models")
+        optima = [_optimum_counts(given, member, budget)
+                  for given, member in zip(expected_optimum, models)]
     results: list[dict[str, PolicyResult]] = [{} for _ in models]
     seed_batch = seed_keys(seed, num_seeds, first_seed)
     for members in batches(models):
@@ -350,10 +407,15 @@ def simulate_configurations(
         value = lambda given, true: np.asarray(
             [true(models[index]) if given is None else given for index in members], np.float32)
         per_configuration = Hyperparameters(
-            alpha=value(alpha, lambda member: member.alpha),
+            alpha=value(alpha, lambda member: default_alpha(member, confidence)),
             eta=value(eta, lambda member: member.eta),
             discount=np.full(count, discount, np.float32),
             window=np.full(count, window, np.int32),
+            spread=np.full(count, spread, np.float32),
+            explore_samples=np.full(count, explore_samples, np.float32),
+            expected_optimum=None if optima is None else np.stack(
+                [np.pad(np.asarray(optima[index]), (0, size - models[index].size))
+                 for index in members]),
             **({} if prior_mean is None else dict(
                 prior_mean=prior_rows(prior_mean, "prior_mean"),
                 prior_count=prior_rows(prior_count, "prior_count"))))
@@ -363,7 +425,8 @@ def simulate_configurations(
                 keys, run_model, run_hyperparameters, per_run=True, memory_mb=memory_mb,
                 progress=progress, policy_name=name, budget=budget, num_rounds=num_rounds,
                 counting=counting, record_rounds=record_rounds,
-                window_capacity=window if spec.needs_window else 0, solver=solver)
+                window_capacity=window if spec.needs_window else 0, solver=solver,
+                confidence=confidence, expected_regret=expected_regret)
             summary = jax.tree.map(
                 lambda values: values.reshape((count, num_seeds) + values.shape[1:]), summary)
             for position, index in enumerate(members):
@@ -413,6 +476,55 @@ def _run_in_chunks(keys, model, hyperparameters, *, per_run: bool, memory_mb: fl
             progress(f"{static['policy_name']}: chunk {chunk + 1}/{count} of {size} runs done")
     summary = jax.tree.map(lambda *values: np.concatenate(values), *pieces)
     return summary, compile_s, run_s
+
+
+def default_alpha(model: TimeModel, confidence: str = "final") -> float:
+    """ATA's α when none is given: the model's true α (`model.alpha`), or for the early
+    confidence the uncentred max_i ‖X_i‖_ψ1 (spec §9, `timemodels.uncentred_alpha`)."""
+    return uncentred_alpha(model) if confidence == "early" else model.alpha
+
+
+MAX_EXPLORE_SAMPLES = 2**24
+"""The most samples explore-then-commit may ask for: counts are float32, exact up to 2^24."""
+
+
+def check_policy_inputs(models: Sequence[TimeModel], policies: Sequence[str], *, budget: int,
+                        num_rounds: int, spread: float, explore_samples, confidence: str,
+                        expected_regret: bool = False) -> None:
+    """ValueError (one line naming the problem) for settings the policies cannot run with:
+    a confidence a policy lacks, a Thompson spread ν that is negative or not finite, an
+    explore-then-commit m that is not an integer in [1, 2^24], a schedule under ofta-expected,
+    a budget msync cannot serve. Before any work."""
+    from ata_jax.allocators import check_confidence
+    from ata_jax.allocators.msync import check_budget
+    from ata_jax.expected import check_stationary
+
+    check_confidence(policies, confidence)
+    if isinstance(spread, bool) or not (np.isfinite(spread) and spread >= 0):
+        raise ValueError(f"the Thompson spread must be a finite number >= 0, got {spread!r}")
+    if (isinstance(explore_samples, bool) or not float(explore_samples).is_integer()
+            or not 1 <= explore_samples <= MAX_EXPLORE_SAMPLES):
+        raise ValueError(f"explore samples must be an integer in [1, {MAX_EXPLORE_SAMPLES}], "
+                         f"got {explore_samples!r}")
+    for index, model in enumerate(models):
+        where = "the model" if len(models) == 1 else f"configuration {index}"
+        if expected_regret or needs_expected_optimum(policies):
+            check_stationary(model, where)
+        if "msync" in policies:
+            check_budget(model, budget, num_rounds)
+
+
+def _optimum_counts(given, model: TimeModel, budget: int) -> jax.Array:
+    """int32[n] a*_E: `given` (an allocation or an `ExpectedOptimum`), checked, or searched."""
+    from ata_jax.expected import ExpectedOptimum, expected_optimum
+
+    if given is None:
+        given = expected_optimum(model, budget)
+    counts = np.asarray(given.allocation if isinstance(given, ExpectedOptimum) else given)
+    if counts.shape != (model.size,) or (counts < 0).any() or counts.sum() != budget:
+        raise ValueError(f"an expected-time optimum must be {model.size} counts >= 0 that sum "
+                         f"to B = {budget}")
+    return jnp.asarray(counts, jnp.int32)
 
 
 def _prior_array(values, num_workers: int, name: str) -> jax.Array:

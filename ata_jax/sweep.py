@@ -50,7 +50,8 @@ import numpy as np
 from jax.sharding import PartitionSpec as P
 
 from ata_jax import compilation
-from ata_jax.allocators import Hyperparameters, make_policy, policy_spec
+from ata_jax.allocators import (Hyperparameters, make_policy, needs_expected_optimum,
+                                policy_spec)
 from ata_jax.files import remove_temporary_files, write_json_atomically, write_npz_atomically
 from ata_jax.memory import bytes_per_run, plan_chunk_runs
 from ata_jax.metrics import CURVE_NAMES, METRIC_NAMES
@@ -170,6 +171,8 @@ class SweepConfig:
     alpha_mode / eta_mode: "absolute" (alpha/eta are the values), "scale" (multiples of each
     configuration's true α / η) or "true" (the true value only; alpha/eta are (1.0,)).
     curve_points: 0 for no curves, else per-round figures averaged over that many blocks.
+    spread, explore_samples, confidence: Thompson's ν, explore-then-commit's m and ATA's
+    constant (one value each for the whole sweep).
     model_fingerprints: a hash of each configuration's model, so a changed model file is
     noticed.
     """
@@ -193,6 +196,9 @@ class SweepConfig:
     random_clusters: int = 0
     heterogeneity: tuple[float, ...] = ()
     separate_n: bool = False
+    spread: float = 1.0
+    explore_samples: int = 10
+    confidence: str = "final"
 
     def to_dict(self) -> dict:
         return {key: list(value) if isinstance(value, tuple) else value
@@ -273,13 +279,17 @@ class GridPoint(NamedTuple):
 
 def grid_points(config: SweepConfig, configurations: Sequence[Configuration]
                 ) -> list[GridPoint]:
-    """The grid in C order over (configurations, budgets, alpha, eta, discounts)."""
+    """The grid in C order over (configurations, budgets, alpha, eta, discounts); α's true
+    value is the uncentred one under the early confidence (`simulate.default_alpha`)."""
+    from ata_jax.simulate import default_alpha
+
     points = []
     for (index, (_, model)), budget, alpha, eta, discount in itertools.product(
             enumerate(configurations), config.budgets, config.alpha, config.eta,
             config.discounts):
         absolute_alpha, alpha_scale = _absolute_and_scale(alpha, config.alpha_mode,
-                                                          model.alpha)
+                                                          default_alpha(model,
+                                                                        config.confidence))
         absolute_eta, eta_scale = _absolute_and_scale(eta, config.eta_mode, model.eta)
         points.append(GridPoint(model.size, budget, absolute_alpha, absolute_eta,
                                 alpha_scale, eta_scale, discount, index))
@@ -313,9 +323,9 @@ def curve_round_ends(num_rounds: int, curve_points: int) -> np.ndarray:
 
 
 def _sweep_runs(keys, hyperparameters, model, *, policy_name, budget, num_rounds, counting,
-                window_capacity, curve_points, per_run, solver):
+                window_capacity, curve_points, per_run, solver, confidence="final"):
     compilation.count_trace(("sweep", policy_name, model.size, budget))
-    policy = make_policy(policy_name, budget, counting, window_capacity, solver)
+    policy = make_policy(policy_name, budget, counting, window_capacity, solver, confidence)
     allocates = policy_spec(policy_name).allocates
 
     def one_run(key, hyper, model):
@@ -334,11 +344,11 @@ def _sweep_runs(keys, hyperparameters, model, *, policy_name, budget, num_rounds
 
 @functools.partial(jax.jit, static_argnames=("policy_name", "budget", "num_rounds", "counting",
                                              "window_capacity", "curve_points", "per_run",
-                                             "solver"))
+                                             "solver", "confidence"))
 def sweep_chunk(keys: jax.Array, hyperparameters: Hyperparameters, model: TimeModel, *,
                 policy_name: str, budget: int, num_rounds: int, counting: str = "task",
                 window_capacity: int = 0, curve_points: int = 0, per_run: bool = False,
-                solver: str = "cpu"):
+                solver: str = "cpu", confidence: str = "final"):
     """Runs of one (policy, B, batch) group: keys [R] and Hyperparameters with leaves [R];
     with per_run, the model's array leaves are [R, ...] too (each run's configuration, padded
     to the batch's n), else one model serves every run.
@@ -350,7 +360,7 @@ def sweep_chunk(keys: jax.Array, hyperparameters: Hyperparameters, model: TimeMo
     run = functools.partial(_sweep_runs, policy_name=policy_name, budget=budget,
                             num_rounds=num_rounds, counting=counting,
                             window_capacity=window_capacity, curve_points=curve_points,
-                            per_run=per_run, solver=solver)
+                            per_run=per_run, solver=solver, confidence=confidence)
     shared = P("seeds") if per_run else P()
     return split_over_devices(run, keys.shape[0], (P("seeds"), P("seeds"), shared))(
         keys, hyperparameters, model)
@@ -481,6 +491,18 @@ def run_sweep(config: SweepConfig,
     configurations = as_configurations(config, models)
     points = grid_points(config, configurations)
     groups = make_groups(config, points, configurations)
+    optima = None
+    if needs_expected_optimum(config.policies):  # a*_E of every configuration, found once
+        from ata_jax.expected import expected_optima
+
+        if len(config.budgets) > 1:
+            raise SweepError("ofta-expected sweeps one budget at a time (a*_E is searched "
+                             "for one B): give a single --budget")
+        try:
+            optima = [np.asarray(found.allocation) for found in expected_optima(
+                [entry.model for entry in configurations], config.budgets[0])]
+        except ValueError as error:
+            raise SweepError(str(error)) from None
     group_models = {}
     devices = jax.local_device_count()
     plan = {}
@@ -534,11 +556,17 @@ def run_sweep(config: SweepConfig,
             point_index = np.asarray(group.points)[run_index // config.seeds]
             seed_index = run_index % config.seeds
             chosen = [points[p] for p in point_index]
+            width = model.size  # each run's a*_E, padded to the batch's n
             hyper = Hyperparameters(
                 alpha=jnp.asarray([p.alpha for p in chosen], jnp.float32),
                 eta=jnp.asarray([p.eta for p in chosen], jnp.float32),
                 discount=jnp.asarray([p.discount for p in chosen], jnp.float32),
-                window=jnp.full(size, config.window, jnp.int32))
+                window=jnp.full(size, config.window, jnp.int32),
+                spread=jnp.full(size, config.spread, jnp.float32),
+                explore_samples=jnp.full(size, config.explore_samples, jnp.float32),
+                expected_optimum=None if optima is None else jnp.asarray(np.stack(
+                    [np.pad(optima[p.configuration], (0, width - optima[p.configuration].size))
+                     for p in chosen]), jnp.int32))
             chunk_keys = keys[jnp.asarray(seed_index)]
             chunk_model = model
             if per_run:  # each run's own configuration
@@ -546,7 +574,8 @@ def run_sweep(config: SweepConfig,
             static = dict(policy_name=group.policy, budget=group.budget,
                           num_rounds=config.rounds, counting=config.counting,
                           window_capacity=_capacity(group.policy, config),
-                          curve_points=num_curves, per_run=per_run, solver=solver)
+                          curve_points=num_curves, per_run=per_run, solver=solver,
+                          confidence=config.confidence)
             if compiled is None:
                 if progress:
                     progress(f"compiling {describe(group, configurations)} ({count} chunks "

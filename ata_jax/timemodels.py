@@ -197,6 +197,23 @@ def _mean_and_psi1(family: int, row: Sequence[float]) -> tuple[float, float]:
     return shift + shape * scale, scale * psi1.gamma_unit(shape)
 
 
+def uncentred_alpha(model: TimeModel) -> float:
+    """max_i ‖X_i‖_ψ1 over the present workers, of the task time itself, not X_i − μ_i: the
+    earlier poster's α (spec §9, `--confidence early`). A trace's workers use their
+    recorded times' empirical norm. Host only; the base model's (a schedule is ignored)."""
+    present = (np.ones(model.size, bool) if model.present is None
+               else np.asarray(model.present))
+    if model.replay is not None:
+        times, counts = np.asarray(model.replay.times), np.asarray(model.replay.count)
+        norms = [psi1.empirical_uncentred_norm(times[i, :counts[i]])
+                 for i in np.flatnonzero(present)]
+    else:
+        params, family = np.asarray(model.params, np.float64), np.asarray(model.family)
+        rows = {(int(family[i]), tuple(params[i])) for i in np.flatnonzero(present)}
+        norms = [psi1.uncentred_norm(FAMILIES[f], row) for f, row in rows]
+    return float(max(norms))
+
+
 def make_model(family: Sequence[int], params: Sequence[Sequence[float]]) -> TimeModel:
     """A `TimeModel` from family ids int[n] and parameter rows float[n, 4] (already valid)."""
     family = np.asarray(family, dtype=np.int32)

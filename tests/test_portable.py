@@ -136,7 +136,8 @@ def test_both_solvers_give_the_same_simulation_for_every_policy_and_model():
     # a solver is reached only through a policy's assign and round: one windowed and one
     # discounted learner stand for their pairs; every other policy is here or in the fast test
     others = ["ata", "ata-empirical-window", "ata-discounted", "ofta-moving"]
-    assert set(others) | {"ata-empirical", "gta", "uta", "ofta"} >= {
+    beyond = ["thompson", "explore-commit", "msync", "ofta-expected"]  # spec §9, stationary
+    assert set(others + beyond) | {"ata-empirical", "gta", "uta", "ofta"} >= {
         name for name in policy_names() if not name.endswith(("-window", "-discounted"))}
     assert_same_simulation(cifar_swap(12, 40), others, **settings)
     n = 12
@@ -146,6 +147,7 @@ def test_both_solvers_give_the_same_simulation_for_every_policy_and_model():
     assert_same_simulation(failing, ["gta", "ofta"], **settings)
     assert_same_simulation(cifar(200), ["ata-empirical", "gta"], budget=23, num_rounds=20,
                            num_seeds=2)
+    assert_same_simulation(cifar(12), beyond, expected_regret=True, **settings)
 
 
 # ----------------------------------------------------------------------------- the program

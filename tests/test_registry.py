@@ -18,7 +18,8 @@ from ata_jax.sweep import SweepConfig, model_fingerprint, reads, run_sweep
 from ata_jax.timemodels import cifar
 
 INTERFACE = {"ata", "ata-empirical", "gta", "uta", "ofta", "ata-window",
-             "ata-empirical-window", "ata-discounted", "ata-empirical-discounted", "ofta-moving"}
+             "ata-empirical-window", "ata-discounted", "ata-empirical-discounted", "ofta-moving",
+             "thompson", "explore-commit", "msync", "ofta-expected"}
 
 
 def _builders(spec: PolicySpec):

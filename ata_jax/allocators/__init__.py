@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from ata_jax.allocators.base import (Allocator, Hyperparameters, Policy, PolicySettings,
                                      as_policy)
-from ata_jax.allocators.registry import (REGISTRY, PolicySpec, default_policy_names,
-                                         make_policy, policies_reading, policy_names,
-                                         policy_spec, register_policy)
+from ata_jax.allocators.registry import (REGISTRY, PolicySpec, check_confidence,
+                                         default_policy_names, make_policy,
+                                         needs_expected_optimum, policies_reading,
+                                         policy_names, policy_spec, register_policy)
 from ata_jax.metrics import RoundOutcome
 
 POLICY_NAMES: tuple[str, ...] = default_policy_names()
@@ -16,6 +17,7 @@ ALL_POLICY_NAMES: tuple[str, ...] = policy_names()
 current)."""
 
 __all__ = ["Allocator", "Hyperparameters", "Policy", "PolicySettings", "PolicySpec",
-           "REGISTRY", "RoundOutcome", "as_policy", "default_policy_names", "make_policy",
+           "REGISTRY", "RoundOutcome", "as_policy", "check_confidence",
+           "default_policy_names", "make_policy", "needs_expected_optimum",
            "policies_reading", "policy_names", "policy_spec", "register_policy",
            "POLICY_NAMES", "ALL_POLICY_NAMES"]

@@ -37,6 +37,13 @@ class Hyperparameters(NamedTuple):
       ATA-Empirical (time units), or None (start from nothing, as the paper's algorithm).
     prior_count: float[n] (or a scalar for all): how many samples each prior estimate is
       worth; the learners start with K_i = prior_count, μ̂_i = prior_mean.
+    spread: ν ≥ 0 of Thompson sampling's posterior, log μ̃_i ~ N(log μ̂_i, ν²/K_i)
+      (dimensionless: the relative spread of one sample; `ata_jax.allocators.thompson`).
+    explore_samples: m ≥ 1, the samples explore-then-commit takes of every worker before it
+      commits (`ata_jax.allocators.explore_commit`).
+    expected_optimum: int32[n], the allocation a*_E that minimises the expected round time
+      (`ata_jax.expected`), or None: what `ofta-expected` plays and what the expected-time
+      regret compares every round with.
     """
 
     alpha: jax.Array
@@ -45,6 +52,9 @@ class Hyperparameters(NamedTuple):
     window: jax.Array = 1
     prior_mean: jax.Array | None = None
     prior_count: jax.Array | None = None
+    spread: jax.Array = 1.0
+    explore_samples: jax.Array = 10.0
+    expected_optimum: jax.Array | None = None
 
 
 class PolicySettings(NamedTuple):
@@ -54,12 +64,15 @@ class PolicySettings(NamedTuple):
     (spec §2). window_capacity: the most rounds a windowed learner can remember (≥ the traced
     window W; 0 for a policy without a window). solver: "cpu" or "portable"
     (`ata_jax.solvers`), how rounds are allocated and played (the results are the same).
+    confidence: "final" (the paper's conf, 2α·w) or "early" (the earlier poster's 4e·α·w,
+    spec §9), for the policies whose registry entry offers it.
     """
 
     budget: int
     counting: str = "task"
     window_capacity: int = 0
     solver: str = "cpu"
+    confidence: str = "final"
 
 
 class Allocator(NamedTuple):

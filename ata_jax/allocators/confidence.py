@@ -155,12 +155,15 @@ class LearnerState(NamedTuple):
 
 def lower_confidence_allocator(budget: int, counting: str, lower_bound, parameter_name: str,
                                discounted: bool = False, window_capacity: int = 0,
-                               assign=assign):
+                               assign=assign, random_scores: bool = False):
     """An `Allocator` that assigns by argmin_a max_i a_i·s_i on s = lower_bound(...) (with
     `assign`, a solver's: `ata_jax.solvers`).
 
-    lower_bound(statistics, round_number, parameter) -> float[n] scores (0 where K_i = 0).
-    parameter_name picks α ("alpha") or η ("eta") from the `Hyperparameters`. `discounted`
+    lower_bound(statistics, round_number, parameter) -> float[n] scores (0 where K_i = 0);
+    with random_scores, lower_bound(statistics, round_number, parameter, key) draws them
+    (Thompson sampling) from its own key, apart from the zero rule's.
+    parameter_name picks the traced parameter (α "alpha", η "eta", ν "spread") from the
+    `Hyperparameters`. `discounted`
     discounts samples by the hyperparameter γ each round (and the round count in the
     confidence width becomes Σ_{s<k} γ^s). `window_capacity` > 0 keeps only the samples of
     the last W rounds (the hyperparameter `window`, at most the capacity; the round count in
@@ -192,7 +195,11 @@ def lower_confidence_allocator(budget: int, counting: str, lower_bound, paramete
         else:
             rounds = jnp.minimum(round_number, state.window.size).astype(jnp.float32)
             statistics = window_statistics(state.window)
-        scores = lower_bound(statistics, rounds, state.parameter)
+        if random_scores:
+            score_key, key = jax.random.split(key)
+            scores = lower_bound(statistics, rounds, state.parameter, score_key)
+        else:
+            scores = lower_bound(statistics, rounds, state.parameter)
         if state.present is not None:  # an absent worker is never loaded, nor in the zero rule
             scores = jnp.where(state.present, scores, jnp.inf)
         return assign(scores, budget, key)

@@ -139,12 +139,14 @@ def load_time_model(command: str, name: str, workers: int | None, rounds: int,
 
 
 def learner_parameters(command: str, model, policies, alpha: float | None,
-                       eta: float | None) -> tuple[float, float]:
-    """(α, η): the given values or the model's true ones; a UsageError when a policy that
-    reads one would get an infinite true value (a heavy-tailed, untruncated lognormal)."""
+                       eta: float | None, confidence: str = "final") -> tuple[float, float]:
+    """(α, η): the given values or the model's true ones (α's uncentred one for the early
+    confidence); a UsageError when a policy that reads one would get an infinite true value
+    (a heavy-tailed, untruncated lognormal)."""
     from ata_jax.allocators import policies_reading
+    from ata_jax.simulate import default_alpha
 
-    values = {"alpha": model.alpha if alpha is None else alpha,
+    values = {"alpha": default_alpha(model, confidence) if alpha is None else alpha,
               "eta": model.eta if eta is None else eta}
     for name, value in values.items():
         if policies_reading(name, policies) and not math.isfinite(value):
@@ -201,6 +203,54 @@ def add_solver_argument(parser: argparse.ArgumentParser) -> None:
                         help="cpu: tuned for XLA's CPU backend; portable: written for any "
                              "backend (no while loop or conditional inside a round); auto "
                              "(default): cpu on a CPU, portable elsewhere. Same results")
+
+
+def nonnegative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text}")
+    return value
+
+
+def explore_samples_int(text: str) -> int:
+    from ata_jax.simulate import MAX_EXPLORE_SAMPLES
+
+    value = positive_int(text)
+    if value > MAX_EXPLORE_SAMPLES:
+        raise argparse.ArgumentTypeError(f"expected an integer in [1, {MAX_EXPLORE_SAMPLES}] "
+                                         f"(sample counts are float32), got {text}")
+    return value
+
+
+def add_allocator_arguments(parser: argparse.ArgumentParser) -> None:
+    """The settings of the allocators beyond the paper's: Thompson's ν, explore-then-commit's
+    m, ATA's confidence constant (spec §9)."""
+    parser.add_argument("--spread", type=nonnegative_float, default=1.0, metavar="NU",
+                        help="thompson's posterior spread ν >= 0: log μ̃_i ~ N(log μ̂_i, "
+                             "ν²/K_i) (default: 1)")
+    parser.add_argument("--explore-samples", type=explore_samples_int, default=10, metavar="M",
+                        help="samples explore-commit takes of every worker before it commits "
+                             "(an integer >= 1; default: 10)")
+    parser.add_argument("--confidence", choices=("final", "early"), default="final",
+                        help="ATA's confidence: the paper's final constant 2 (default) or the "
+                             "earlier poster's 4e, with alpha defaulting to the uncentred "
+                             "max ||X_i||_psi1 (ata and its -window/-discounted variants)")
+
+
+def allocator_settings(command: str, arguments: argparse.Namespace) -> dict:
+    """simulate's keywords for `add_allocator_arguments`, the confidence checked against
+    the policies (a UsageError naming the policies without that variant)."""
+    from ata_jax.allocators import check_confidence
+
+    try:
+        check_confidence(arguments.policies, arguments.confidence)
+    except ValueError as error:
+        raise UsageError(f"{command}: --confidence {arguments.confidence}: {error}") from None
+    return dict(spread=arguments.spread, explore_samples=arguments.explore_samples,
+                confidence=arguments.confidence)
 
 
 def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:

@@ -6,8 +6,9 @@ import argparse
 import math
 import sys
 
-from ata_jax.cli.common import (INTERRUPTED, UsageError, add_cluster_arguments,
-                                add_solver_argument, check_output_path, discount_value,
+from ata_jax.cli.common import (INTERRUPTED, UsageError, add_allocator_arguments,
+                                add_cluster_arguments, add_solver_argument,
+                                allocator_settings, check_output_path, discount_value,
                                 format_number, learner_parameters, metric_columns, name_list,
                                 policy_list, positive_float, positive_int, seed_int,
                                 worker_configurations, worker_list)
@@ -68,6 +69,12 @@ def add_parser(commands) -> None:
                           help="rounds remembered by the -window allocators (default: 500)")
     simulate.add_argument("--counting", choices=("task", "round"), default="task",
                           help="ATA's samples: one per task (default) or one per round")
+    add_allocator_arguments(simulate)
+    simulate.add_argument("--expected-regret", action="store_true",
+                          help="also measure every policy's expected-time regret against the "
+                               "allocation that minimises E[round time] (ofta-expected's; a "
+                               "Monte Carlo search first, and each round is also played "
+                               "that way: slower)")
     simulate.add_argument("--seed", type=seed_int, default=0, metavar="INT",
                           help="master seed (default: 0)")
     simulate.add_argument("--per-round", action="store_true",
@@ -138,13 +145,27 @@ def configuration_config(label: dict, model, arguments, alpha, eta) -> dict:
             "failures": has_failures(model),
             "trace_order": None if model.replay is None else model.replay.order,
             "seed": arguments.seed, "per_round": arguments.per_round,
-            "solver": resolve_solver(arguments.solver)}
+            "solver": resolve_solver(arguments.solver), "spread": arguments.spread,
+            "explore_samples": arguments.explore_samples, "confidence": arguments.confidence,
+            "expected_regret": arguments.expected_regret}
+
+
+def optimum_summary(optimum) -> dict:
+    """The JSON record of an `ExpectedOptimum`: a*_E, its estimated E[C] ± standard error,
+    a*_ℓ's on the same draws, the search's moves and Monte Carlo rounds M."""
+    return {"allocation": [int(count) for count in optimum.allocation],
+            "round_time": float(optimum.round_time),
+            "standard_error": float(optimum.standard_error),
+            "proxy_optimum_round_time": float(optimum.proxy_round_time),
+            "moves": int(optimum.moves), "samples": int(optimum.samples)}
 
 
 def run_simulate(arguments: argparse.Namespace) -> int:
     from ata_jax import compilation
+    from ata_jax.allocators import needs_expected_optimum
     from ata_jax.configurations import ConfigurationError
-    from ata_jax.simulate import device_count, device_kind, simulate
+    from ata_jax.expected import expected_optima
+    from ata_jax.simulate import check_policy_inputs, device_count, device_kind, simulate
 
     command = "ata-jax simulate"
     check_output_path(arguments.out, command)
@@ -153,12 +174,24 @@ def run_simulate(arguments: argparse.Namespace) -> int:
         raise UsageError(f"{command}: no configurations to run")
     if arguments.policies is None:  # the change-following ones when any model changes
         arguments.policies = max((default_policies(model) for _, model in entries), key=len)
+    allocator_options = allocator_settings(command, arguments)
+    try:
+        check_policy_inputs([model for _, model in entries], arguments.policies,
+                            budget=arguments.budget, num_rounds=arguments.rounds,
+                            expected_regret=arguments.expected_regret, **allocator_options)
+    except ValueError as error:
+        raise UsageError(f"{command}: {error}") from None
     configs, parameters = [], []
     for label, model in entries:
         alpha, eta = learner_parameters(command, model, arguments.policies, arguments.alpha,
-                                        arguments.eta)
+                                        arguments.eta, arguments.confidence)
         parameters.append((alpha, eta))
         configs.append(configuration_config(label, model, arguments, alpha, eta))
+    optima = None
+    if arguments.expected_regret or needs_expected_optimum(arguments.policies):
+        optima = expected_optima([model for _, model in entries], arguments.budget)
+        for config, optimum in zip(configs, optima):
+            config["expected_optimum"] = optimum_summary(optimum)
     single = len(entries) == 1
     documents = [{"config": config, "policies": {}} for config in configs]
     timing = {"compile_s": 0.0, "run_s": 0.0, "device": device_kind(),
@@ -192,15 +225,17 @@ def run_simulate(arguments: argparse.Namespace) -> int:
                     discount=arguments.discount, window=arguments.window,
                     counting=arguments.counting, record_rounds=arguments.per_round,
                     memory_mb=arguments.memory_mb, progress=print_progress,
-                    solver=arguments.solver)
+                    solver=arguments.solver, expected_regret=arguments.expected_regret,
+                    **allocator_options)
     try:
         if single:
             alpha, eta = parameters[0]
             simulate(entries[0][1], arguments.policies, alpha=alpha, eta=eta,
-                     on_result=lambda name, result: save(0, name, result), **settings)
+                     on_result=lambda name, result: save(0, name, result),
+                     expected_optimum=None if optima is None else optima[0], **settings)
         else:
             simulate([model for _, model in entries], arguments.policies, alpha=arguments.alpha,
-                     eta=arguments.eta, on_result=save, **settings)
+                     eta=arguments.eta, on_result=save, expected_optimum=optima, **settings)
     except (ConfigurationError, ValueError) as error:  # cannot share a batch, does not fit
         raise UsageError(f"{command}: {error}") from None
     except KeyboardInterrupt:

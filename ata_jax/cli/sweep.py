@@ -8,8 +8,9 @@ import argparse
 import math
 import sys
 
-from ata_jax.cli.common import (INTERRUPTED, UsageError, add_cluster_arguments,
-                                add_solver_argument, check_output_path, metric_columns,
+from ata_jax.cli.common import (INTERRUPTED, UsageError, add_allocator_arguments,
+                                add_cluster_arguments, add_solver_argument,
+                                allocator_settings, check_output_path, metric_columns,
                                 name_list, policy_list, positive_float, positive_int, seed_int,
                                 worker_configurations, worker_list)
 
@@ -111,6 +112,7 @@ def add_parser(commands) -> None:
     sweep.add_argument("--out", default=None, metavar="FILE",
                        help="write the results (.npz; read with ata_jax.load_sweep)")
     sweep.add_argument("--quiet", action="store_true", help="no progress lines")
+    add_allocator_arguments(sweep)
     add_solver_argument(sweep)
     sweep.set_defaults(handler=run_sweep_command)
 
@@ -132,6 +134,15 @@ def run_sweep_command(arguments: argparse.Namespace) -> int:
         command, arguments.time_model, list(arguments.workers) if arguments.workers else None,
         arguments.random_clusters, arguments.heterogeneity, seed=arguments.seed,
         rounds=arguments.rounds, budgets=arguments.budget)
+    from ata_jax.simulate import check_policy_inputs
+
+    try:
+        for budget in arguments.budget:
+            check_policy_inputs([model for _, model in entries], arguments.policies,
+                                budget=budget, num_rounds=arguments.rounds,
+                                **allocator_settings(command, arguments))
+    except ValueError as error:
+        raise UsageError(f"{command}: {error}") from None
     modes = {}
     for name in ("alpha", "eta"):
         absolute, scale = getattr(arguments, name), getattr(arguments, f"{name}_scale")
@@ -153,7 +164,8 @@ def run_sweep_command(arguments: argparse.Namespace) -> int:
         rounds=arguments.rounds, seeds=arguments.seeds, seed=arguments.seed,
         curve_points=arguments.curves,
         model_fingerprints=tuple(model_fingerprint(model) for _, model in entries),
-        separate_n=arguments.separate_n,
+        separate_n=arguments.separate_n, spread=arguments.spread,
+        explore_samples=arguments.explore_samples, confidence=arguments.confidence,
         random_clusters=arguments.random_clusters or 0,
         heterogeneity=tuple(arguments.heterogeneity or ((1.0,) if arguments.random_clusters
                                                         else ())))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ata_jax.cli.common import (INTERRUPTED, UsageError, add_solver_argument,
-                                check_output_path, format_number, learner_parameters,
+from ata_jax.cli.common import (INTERRUPTED, UsageError, add_allocator_arguments,
+                                add_solver_argument, allocator_settings, check_output_path, format_number, learner_parameters,
                                 load_time_model, policy_list, positive_float, positive_int,
                                 seed_int)
 from ata_jax.files import write_json_atomically
@@ -54,6 +54,7 @@ def add_parser(commands) -> None:
                        help="at most this many points per curve, round 0 included (default: "
                             "1000)")
     train.add_argument("--out", default=None, metavar="FILE", help="write the curves as JSON")
+    add_allocator_arguments(train)
     add_solver_argument(train)
     train.set_defaults(handler=run_train)
 
@@ -93,8 +94,9 @@ def run_document(arguments: argparse.Namespace) -> dict:
                          f"{arguments.points}")
     model = load_time_model(command, arguments.time_model, arguments.workers, arguments.rounds,
                             [arguments.budget])
+    options = allocator_settings(command, arguments)
     alpha, eta = learner_parameters(command, model, arguments.policies, arguments.alpha,
-                                    arguments.eta)
+                                    arguments.eta, arguments.confidence)
     try:
         problem = make_problem(arguments.problem)
     except MissingDependencyError as error:
@@ -104,8 +106,8 @@ def run_document(arguments: argparse.Namespace) -> dict:
         run = train(problem, model, arguments.policies, budget=arguments.budget,
                     num_rounds=arguments.rounds, num_seeds=arguments.seeds, seed=arguments.seed,
                     optimizer=optimizer, learning_rate=arguments.learning_rate, alpha=alpha,
-                    eta=eta, max_points=arguments.points, solver=arguments.solver)
-    except TrainingDivergedError as error:
+                    eta=eta, max_points=arguments.points, solver=arguments.solver, **options)
+    except (TrainingDivergedError, ValueError) as error:
         raise UsageError(f"{command}: {error}") from None
     config = dict(run.settings, time_model=arguments.time_model, metric_name=run.metric_name,
                   points=len(run.rounds), round_zero_is_start=True)

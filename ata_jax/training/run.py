@@ -14,7 +14,7 @@ from typing import Sequence
 import numpy as np
 
 from ata_jax.allocators import POLICY_NAMES
-from ata_jax.simulate import PolicyResult, seed_keys, simulate
+from ata_jax.simulate import PolicyResult, default_alpha, seed_keys, simulate
 from ata_jax.solvers import resolve_solver
 from ata_jax.timemodels import TimeModel
 from ata_jax.training.decimation import checkpoint_schedule
@@ -79,13 +79,15 @@ def train(problem: Problem, model: TimeModel, policies: Sequence[str] = POLICY_N
           budget: int, num_rounds: int, num_seeds: int, seed: int = 0, optimizer: str = "sgd",
           learning_rate: float | None = None, alpha: float | None = None,
           eta: float | None = None, max_points: int = 1000, discount: float = 0.998,
-          window: int = 500, counting: str = "task", solver: str = "auto") -> TrainingRun:
+          window: int = 500, counting: str = "task", solver: str = "auto",
+          spread: float = 1.0, explore_samples: int = 10,
+          confidence: str = "final") -> TrainingRun:
     """Train `problem` with B = budget task gradients per round for K = num_rounds rounds on
     S = num_seeds seeds, and time it under each allocator in `policies` on `model`.
 
     learning_rate: None takes the problem's default for this optimizer ('sgd' or 'adam').
-    alpha, eta, discount, window, counting, solver: as in `simulate` (alpha/eta default to
-    the model's true values). max_points: at most this many checkpoints (≥ 2), round 0 included.
+    alpha, eta, discount, window, counting, solver, spread, explore_samples, confidence: as
+    in `simulate` (alpha/eta default to the model's true values). max_points: at most this many checkpoints (≥ 2), round 0 included.
     Raises TrainingDivergedError if the iterates or the metric stop being finite, ValueError
     for bad settings.
     """
@@ -112,7 +114,8 @@ def train(problem: Problem, model: TimeModel, policies: Sequence[str] = POLICY_N
     simulation = simulate(model, policies, budget=budget, num_rounds=num_rounds,
                           num_seeds=num_seeds, seed=seed, alpha=alpha, eta=eta,
                           discount=discount, window=window, counting=counting,
-                          record_rounds=True, solver=solver)
+                          record_rounds=True, solver=solver, spread=spread,
+                          explore_samples=explore_samples, confidence=confidence)
     runtime = {name: cumulative_at(result.per_round.round_time, schedule.rounds)
                for name, result in simulation.items()}
     worker_time = {name: cumulative_at(result.per_round.worker_time, schedule.rounds)
@@ -122,9 +125,11 @@ def train(problem: Problem, model: TimeModel, policies: Sequence[str] = POLICY_N
                     workers=int(model.size), budget=budget, rounds=num_rounds, seeds=num_seeds,
                     seed=seed, policies=policies, optimizer=optimizer,
                     learning_rate=float(learning_rate),
-                    alpha=true_or(alpha, model.alpha), eta=true_or(eta, model.eta),
+                    alpha=true_or(alpha, default_alpha(model, confidence)),
+                    eta=true_or(eta, model.eta),
                     max_points=max_points, discount=discount, window=window, counting=counting,
-                    solver=resolve_solver(solver))
+                    solver=resolve_solver(solver), spread=spread,
+                    explore_samples=explore_samples, confidence=confidence)
     timing = dict(training_compile_s=iterates.compile_s, training_run_s=iterates.run_s,
                   simulation_compile_s=sum(r.compile_s for r in simulation.values()),
                   simulation_run_s=sum(r.run_s for r in simulation.values()))
