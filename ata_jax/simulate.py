@@ -30,6 +30,7 @@ from ata_jax.allocation import assignment_proxy_loss
 from ata_jax.allocators import POLICY_NAMES, Hyperparameters, Policy, make_policy, policy_spec
 from ata_jax.metrics import (CURVE_METRICS, METRICS, PerRound, RoundContext, Totals,
                              measured)
+from ata_jax.progress import ProgressLike, notify
 from ata_jax.rounds import has_failures
 from ata_jax.solvers import resolve_solver
 from ata_jax.solvers import solver as solver_named
@@ -251,7 +252,7 @@ def simulate(model: TimeModel | Sequence[TimeModel], policies: Sequence[str] = P
              on_result: Callable[[str, PolicyResult], None] | None = None,
              first_seed: int = 0, prior_mean: Sequence[float] | None = None,
              prior_count: float | Sequence[float] = 1.0, memory_mb: float | None = None,
-             progress: Callable[[str], None] | None = None,
+             progress: ProgressLike = None,
              solver: str = "auto") -> dict[str, PolicyResult]:
     """Run each policy on the same seeds and the same task draws.
 
@@ -268,7 +269,9 @@ def simulate(model: TimeModel | Sequence[TimeModel], policies: Sequence[str] = P
     `on_result(name, result)` is called as each policy finishes (e.g. to save it at once).
     The runs are cut into equal chunks that fit `memory_mb` (default: a safe share of the
     machine's memory, `memory.default_memory_mb`); chunk boundaries never change a result.
-    `progress(line)` hears of each chunk when there are several. solver: "cpu", "portable"
+    `progress` (`ata_jax.progress`: a Progress, or a callable of one line) hears of each
+    chunk: a Progress the runs done of len(policies)·num_seeds, a callable a line when there
+    are several chunks. solver: "cpu", "portable"
     or "auto" (`ata_jax.solvers.resolve_solver`: cpu on a CPU), the same results either way.
 
     `model` may also be a sequence of models (worker configurations): the result is then a
@@ -295,10 +298,12 @@ def simulate(model: TimeModel | Sequence[TimeModel], policies: Sequence[str] = P
             prior_count=_prior_array(prior_count, model.size, "prior_count"))))
     keys = seed_keys(seed, num_seeds, first_seed)
     results = {}
-    for name, spec in zip(policies, specs):
+    for position, (name, spec) in enumerate(zip(policies, specs)):
         summary, compile_s, run_s = _run_in_chunks(
             keys, model, hyperparameters, per_run=False, memory_mb=memory_mb,
-            progress=progress, policy_name=name, budget=budget, num_rounds=num_rounds,
+            progress=progress, runs_before=position * num_seeds,
+            runs_total=len(policies) * num_seeds, policy_name=name, budget=budget,
+            num_rounds=num_rounds,
             counting=counting, record_rounds=record_rounds,
             window_capacity=window if spec.needs_window else 0, solver=solver)
         results[name] = PolicyResult(summary.totals, summary.per_round, compile_s, run_s)
@@ -315,7 +320,7 @@ def simulate_configurations(
         on_result: Callable[[int, str, PolicyResult], None] | None = None,
         first_seed: int = 0, prior_mean: Sequence[float] | None = None,
         prior_count: float | Sequence[float] = 1.0, memory_mb: float | None = None,
-        progress: Callable[[str], None] | None = None,
+        progress: ProgressLike = None,
         solver: str = "auto") -> list[dict[str, PolicyResult]]:
     """Each policy on every model (configuration) with the same seeds: one result dict per
     model, equal to `simulate(model, ...)` of that model alone to float32 rounding.
@@ -335,6 +340,7 @@ def simulate_configurations(
     models = list(models)
     results: list[dict[str, PolicyResult]] = [{} for _ in models]
     seed_batch = seed_keys(seed, num_seeds, first_seed)
+    runs_done, runs_total = 0, len(policies) * len(models) * num_seeds
     for members in batches(models):
         size = max(models[index].size for index in members)
         stacked = stack_models([models[index] for index in members],
@@ -361,9 +367,11 @@ def simulate_configurations(
         for name, spec in zip(policies, specs):
             summary, compile_s, run_s = _run_in_chunks(
                 keys, run_model, run_hyperparameters, per_run=True, memory_mb=memory_mb,
-                progress=progress, policy_name=name, budget=budget, num_rounds=num_rounds,
+                progress=progress, runs_before=runs_done, runs_total=runs_total,
+                policy_name=name, budget=budget, num_rounds=num_rounds,
                 counting=counting, record_rounds=record_rounds,
                 window_capacity=window if spec.needs_window else 0, solver=solver)
+            runs_done += count * num_seeds
             summary = jax.tree.map(
                 lambda values: values.reshape((count, num_seeds) + values.shape[1:]), summary)
             for position, index in enumerate(members):
@@ -376,10 +384,12 @@ def simulate_configurations(
 
 
 def _run_in_chunks(keys, model, hyperparameters, *, per_run: bool, memory_mb: float | None,
-                   progress, **static):
+                   progress, runs_before: int = 0, runs_total: int | None = None, **static):
     """Run the batch of keys [R] (with per_run, also the model's and hyperparameters' [R]
     leaves) in equal chunks that fit memory_mb, the last one padded with copies of the last
-    run; returns (SeedSummary of float64 NumPy [R, ...], compile seconds, run seconds)."""
+    run; returns (SeedSummary of float64 NumPy [R, ...], compile seconds, run seconds).
+    After each chunk `progress` hears runs_before + the runs done of runs_total (a line
+    too when there are several chunks)."""
     from ata_jax.memory import bytes_per_run, default_memory_mb, plan_chunk_runs
 
     runs, devices = keys.shape[0], jax.local_device_count()
@@ -409,8 +419,9 @@ def _run_in_chunks(keys, model, hyperparameters, *, per_run: bool, memory_mb: fl
         valid = min(size, runs - chunk * size)
         pieces.append(jax.tree.map(lambda values: np.asarray(values[:valid], np.float64),
                                    summary))
-        if progress is not None and count > 1:
-            progress(f"{static['policy_name']}: chunk {chunk + 1}/{count} of {size} runs done")
+        line = (f"{static['policy_name']}: chunk {chunk + 1}/{count} of {size} runs done"
+                if count > 1 else None)
+        notify(progress, line, done=runs_before + chunk * size + valid, total=runs_total)
     summary = jax.tree.map(lambda *values: np.concatenate(values), *pieces)
     return summary, compile_s, run_s
 

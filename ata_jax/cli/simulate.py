@@ -185,22 +185,24 @@ def run_simulate(arguments: argparse.Namespace) -> int:
         if arguments.out is not None:
             write_json_atomically(arguments.out, document)
 
-    from ata_jax.sweep import print_progress
+    from ata_jax.progress import Progress, reporting
 
+    progress = Progress("simulate")
     settings = dict(budget=arguments.budget, num_rounds=arguments.rounds,
                     num_seeds=arguments.seeds, seed=arguments.seed,
                     discount=arguments.discount, window=arguments.window,
                     counting=arguments.counting, record_rounds=arguments.per_round,
-                    memory_mb=arguments.memory_mb, progress=print_progress,
+                    memory_mb=arguments.memory_mb, progress=progress,
                     solver=arguments.solver)
     try:
-        if single:
-            alpha, eta = parameters[0]
-            simulate(entries[0][1], arguments.policies, alpha=alpha, eta=eta,
-                     on_result=lambda name, result: save(0, name, result), **settings)
-        else:
-            simulate([model for _, model in entries], arguments.policies, alpha=arguments.alpha,
-                     eta=arguments.eta, on_result=save, **settings)
+        with reporting(progress):  # the bar ends before any message or table
+            if single:
+                alpha, eta = parameters[0]
+                simulate(entries[0][1], arguments.policies, alpha=alpha, eta=eta,
+                         on_result=lambda name, result: save(0, name, result), **settings)
+            else:
+                simulate([model for _, model in entries], arguments.policies,
+                         alpha=arguments.alpha, eta=arguments.eta, on_result=save, **settings)
     except (ConfigurationError, ValueError) as error:  # cannot share a batch, does not fit
         raise UsageError(f"{command}: {error}") from None
     except KeyboardInterrupt:

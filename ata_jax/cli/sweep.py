@@ -117,8 +117,8 @@ def add_parser(commands) -> None:
 
 def run_sweep_command(arguments: argparse.Namespace) -> int:
     from ata_jax.allocators import policies_reading
-    from ata_jax.sweep import (SweepConfig, SweepError, model_fingerprint, print_progress,
-                               run_sweep)
+    from ata_jax.progress import Progress, reporting
+    from ata_jax.sweep import SweepConfig, SweepError, model_fingerprint, run_sweep
     from ata_jax.sweepfile import save_sweep
 
     command = "ata-jax sweep"
@@ -160,11 +160,13 @@ def run_sweep_command(arguments: argparse.Namespace) -> int:
     from ata_jax.provenance import command_line as typed_command
 
     command_line = typed_command()  # as the user typed it, no path of this machine
+    progress = None if arguments.quiet else Progress("sweep")
     try:
-        result = run_sweep(config, entries, memory_mb=arguments.memory_mb,
-                           checkpoint_dir=arguments.checkpoint, resume=arguments.resume,
-                           command=command_line, solver=arguments.solver,
-                           progress=None if arguments.quiet else print_progress)
+        with reporting(progress):  # the bar ends before any message or table
+            result = run_sweep(config, entries, memory_mb=arguments.memory_mb,
+                               checkpoint_dir=arguments.checkpoint, resume=arguments.resume,
+                               command=command_line, solver=arguments.solver,
+                               progress=progress)
     except SweepError as error:
         raise UsageError(f"{command}: {error}") from None
     except KeyboardInterrupt:

@@ -79,6 +79,7 @@ def format_table(document: dict) -> str:
 
 def run_document(arguments: argparse.Namespace) -> dict:
     """Validate the arguments, train, and return the JSON document (a UsageError on a mistake)."""
+    from ata_jax.progress import Progress, reporting
     from ata_jax.simulate import device_kind
     from ata_jax.training import (PROBLEMS, MissingDependencyError, TrainingDivergedError,
                                   make_problem, train)
@@ -101,10 +102,13 @@ def run_document(arguments: argparse.Namespace) -> dict:
         raise UsageError(f"{command}: {error}") from None
     optimizer = arguments.optimizer or problem.preferred_optimizer
     try:
-        run = train(problem, model, arguments.policies, budget=arguments.budget,
-                    num_rounds=arguments.rounds, num_seeds=arguments.seeds, seed=arguments.seed,
-                    optimizer=optimizer, learning_rate=arguments.learning_rate, alpha=alpha,
-                    eta=eta, max_points=arguments.points, solver=arguments.solver)
+        with reporting(Progress("train")) as progress:  # the bar ends before any message
+            run = train(problem, model, arguments.policies, budget=arguments.budget,
+                        num_rounds=arguments.rounds, num_seeds=arguments.seeds,
+                        seed=arguments.seed, optimizer=optimizer,
+                        learning_rate=arguments.learning_rate, alpha=alpha, eta=eta,
+                        max_points=arguments.points, solver=arguments.solver,
+                        progress=progress)
     except TrainingDivergedError as error:
         raise UsageError(f"{command}: {error}") from None
     config = dict(run.settings, time_model=arguments.time_model, metric_name=run.metric_name,
