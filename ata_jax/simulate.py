@@ -235,6 +235,57 @@ class PolicyResult:
         return out
 
 
+class SimulationResults(dict):
+    """What `simulate` returns for one model: policy name -> PolicyResult (a plain dict to
+    read), plus `settings` (every setting used: budget, rounds, seeds, seed, first_seed,
+    alpha and eta used, true_alpha, true_eta, workers, discount, window, counting,
+    record_rounds, solver, prior) and `.to_xarray()`."""
+
+    def __init__(self, results: dict[str, PolicyResult], settings: dict):
+        super().__init__(results)
+        self.settings = settings
+
+    def to_xarray(self, label: dict | None = None):
+        """An xarray.Dataset: dimensions policy, seed[, round]; every metric's per-seed
+        totals, per-round records, settings and provenance as attributes
+        (`ata_jax.labelled.simulation_dataset`; needs the extra `xarray`). label: the
+        configuration's label (e.g. {"time_model": "cifar", "workers": 51}), as attributes."""
+        from ata_jax.labelled import simulation_dataset
+
+        return simulation_dataset([self], self.settings, None if label is None else [label],
+                                  single=True)
+
+
+class ConfigurationResults(list):
+    """What `simulate` returns for several models: one dict per model (policy name ->
+    PolicyResult), plus `settings` (alpha, eta, true_alpha, true_eta and workers are lists,
+    one per configuration) and `.to_xarray()`."""
+
+    def __init__(self, results: list[dict[str, PolicyResult]], settings: dict):
+        super().__init__(results)
+        self.settings = settings
+
+    def to_xarray(self, labels: Sequence[dict] | None = None):
+        """An xarray.Dataset: dimensions configuration, policy, seed[, round]; coordinates
+        along configuration from `labels` (time_model, workers, heterogeneity, cluster) or
+        workers alone, and each one's alpha and eta (`ata_jax.labelled.simulation_dataset`;
+        needs the extra `xarray`)."""
+        from ata_jax.labelled import simulation_dataset
+
+        return simulation_dataset(self, self.settings, labels, single=False)
+
+
+def _settings(models: Sequence[TimeModel], policies, alpha, eta, **settings) -> dict:
+    """The settings a result records: per configuration the α and η used, the true ones, n."""
+    used = lambda given, true: [float(true if given is None else given) for true in true]
+    return dict(settings, policies=list(policies),
+                alpha=used(alpha, [model.alpha for model in models]),
+                eta=used(eta, [model.eta for model in models]),
+                true_alpha=[float(model.alpha) for model in models],
+                true_eta=[float(model.eta) for model in models],
+                workers=[int(model.size) for model in models])
+
+
 def _mean_and_std(values: np.ndarray) -> tuple[float | None, float | None]:
     """(mean, std) over seeds; None where undefined (all NaN) or not finite."""
     if np.isnan(values).all():
@@ -253,7 +304,7 @@ def simulate(model: TimeModel | Sequence[TimeModel], policies: Sequence[str] = P
              first_seed: int = 0, prior_mean: Sequence[float] | None = None,
              prior_count: float | Sequence[float] = 1.0, memory_mb: float | None = None,
              progress: ProgressLike = None,
-             solver: str = "auto") -> dict[str, PolicyResult]:
+             solver: str = "auto") -> SimulationResults | ConfigurationResults:
     """Run each policy on the same seeds and the same task draws.
 
     The seeds are first_seed..first_seed+num_seeds−1 of the master seed `seed`: processes
@@ -273,9 +324,12 @@ def simulate(model: TimeModel | Sequence[TimeModel], policies: Sequence[str] = P
     chunk: a Progress the runs done of len(policies)·num_seeds, a callable a line when there
     are several chunks. solver: "cpu", "portable"
     or "auto" (`ata_jax.solvers.resolve_solver`: cpu on a CPU), the same results either way.
+    The result is a `SimulationResults`: a dict policy name -> PolicyResult with the
+    settings and `.to_xarray()`.
 
     `model` may also be a sequence of models (worker configurations): the result is then a
-    list with one such dict per model, each equal to running that model alone with the same
+    `ConfigurationResults`, a list with one such dict per model (and `.to_xarray()` over
+    all of them), each equal to running that model alone with the same
     seeds; the models run as one batch of (configuration, seed) pairs, padded to the largest
     n, one compile per policy (`simulate_configurations`), and on_result(index, name, result)
     is called for every configuration of a batch as it finishes.
@@ -309,7 +363,13 @@ def simulate(model: TimeModel | Sequence[TimeModel], policies: Sequence[str] = P
         results[name] = PolicyResult(summary.totals, summary.per_round, compile_s, run_s)
         if on_result is not None:
             on_result(name, results[name])
-    return results
+    settings = _settings([model], policies, alpha, eta, budget=budget, rounds=num_rounds,
+                         seeds=num_seeds, seed=seed, first_seed=first_seed, discount=discount,
+                         window=window, counting=counting, record_rounds=record_rounds,
+                         solver=solver, prior=prior_mean is not None)
+    settings.update({name: settings[name][0] for name in ("alpha", "eta", "true_alpha",
+                                                           "true_eta", "workers")})
+    return SimulationResults(results, settings)
 
 
 def simulate_configurations(
@@ -321,7 +381,7 @@ def simulate_configurations(
         first_seed: int = 0, prior_mean: Sequence[float] | None = None,
         prior_count: float | Sequence[float] = 1.0, memory_mb: float | None = None,
         progress: ProgressLike = None,
-        solver: str = "auto") -> list[dict[str, PolicyResult]]:
+        solver: str = "auto") -> ConfigurationResults:
     """Each policy on every model (configuration) with the same seeds: one result dict per
     model, equal to `simulate(model, ...)` of that model alone to float32 rounding.
 
@@ -380,7 +440,11 @@ def simulate_configurations(
                                                     compile_s / count, run_s / count)
                 if on_result is not None:
                     on_result(index, name, results[index][name])
-    return results
+    return ConfigurationResults(results, _settings(
+        models, policies, alpha, eta, budget=budget, rounds=num_rounds, seeds=num_seeds,
+        seed=seed, first_seed=first_seed, discount=discount, window=window,
+        counting=counting, record_rounds=record_rounds, solver=solver,
+        prior=prior_mean is not None))
 
 
 def _run_in_chunks(keys, model, hyperparameters, *, per_run: bool, memory_mb: float | None,
