@@ -77,6 +77,7 @@ def test_other_mistakes_are_one_line_before_any_simulation(tmp_path, fails_with_
     fails_with_one_line([*TRAIN, "--target", "0.5"], "--target needs --loss-curve")
     fails_with_one_line([*TRAIN, "--loss-curve", curve, "--problem", "mlp"], "drop --problem")
     fails_with_one_line([*TRAIN, "--loss-curve", curve, "--target", "nan"], "--target")
+    fails_with_one_line([*TRAIN, "--time-model", "cifar,sqrt"], "needs --loss-curve")
 
 
 def test_the_join_and_the_time_to_target_match_the_simulation(tmp_path, capsys):
@@ -127,6 +128,29 @@ def test_the_join_and_the_time_to_target_match_the_simulation(tmp_path, capsys):
     assert "never reached within 20 rounds" in printed
     assert all("never" in line for line in printed.splitlines()
                if line.split()[:1] == ["uta"])
+
+
+@pytest.mark.slow
+def test_a_list_of_configurations_joins_each_to_its_own_time_axes(tmp_path, capsys):
+    path, out = gapped_curve(tmp_path), tmp_path / "several.json"
+    assert main([*TRAIN, "--loss-curve", path, "--rounds", str(ROUNDS), "--target", "1.2",
+                 "--seed", "3", "--time-model", "cifar,sqrt", "--out", str(out)]) == 0
+    document = json.loads(out.read_text())
+    assert document["config"]["configurations"] == 2
+    entries = document["configurations"]
+    assert [entry["config"]["time_model"] for entry in entries] == ["cifar", "sqrt"]
+    for entry, name in zip(entries, ["cifar", "sqrt"]):
+        model = resolve_time_model(name, WORKERS, ROUNDS)
+        alone = simulate(model, POLICIES, budget=BUDGET, num_rounds=ROUNDS, num_seeds=SEEDS,
+                         seed=3, record_rounds=True)["uta"].per_round
+        row = entry["policies"]["uta"]
+        assert entry["config"]["target_round"] == 8 and entry["config"]["workers"] == WORKERS
+        # a configuration of a batch equals its run alone to float32 rounding
+        expected = np.cumsum(alone.round_time, axis=1).mean(axis=0)
+        np.testing.assert_allclose(row["runtime"][1:], expected[np.array(row["round"][1:]) - 1],
+                                   rtol=1e-5)
+        assert row["time_to_target"] == pytest.approx(expected[7], rel=1e-5)
+    assert capsys.readouterr().out.count("first reached at round 8") == 2
 
 
 @pytest.mark.slow

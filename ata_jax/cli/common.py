@@ -166,6 +166,9 @@ def learner_parameters(command: str, model, policies, alpha: float | None,
     return values["alpha"], values["eta"]
 
 
+MAX_TABLES = 8
+"""Configurations whose table a command prints; the rest are in --out."""
+
 MAX_CONFIGURATIONS = 100_000
 """The most configurations one run builds (each model lives in host memory)."""
 

@@ -6,7 +6,7 @@ import argparse
 import math
 import sys
 
-from ata_jax.cli.common import (INTERRUPTED, UsageError, add_cluster_arguments,
+from ata_jax.cli.common import (INTERRUPTED, MAX_TABLES, UsageError, add_cluster_arguments,
                                 add_solver_argument, check_netcdf_output, check_output_path,
                                 discount_value, format_number, learner_parameters,
                                 metric_columns, name_list, policy_list, positive_float,
@@ -108,9 +108,6 @@ def format_table(config: dict, policies: dict) -> str:
         lines.append(line)
     return "\n".join(lines)
 
-
-MAX_TABLES = 8
-"""Configurations whose table is printed; the rest are in --out."""
 
 
 def configurations(command: str, arguments: argparse.Namespace) -> list[tuple[dict, object]]:

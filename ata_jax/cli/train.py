@@ -6,10 +6,10 @@ import argparse
 import math
 import sys
 
-from ata_jax.cli.common import (INTERRUPTED, UsageError, add_solver_argument,
+from ata_jax.cli.common import (INTERRUPTED, MAX_TABLES, UsageError, add_solver_argument,
                                 check_output_path, format_number, learner_parameters,
-                                load_time_model, policy_list, positive_float, positive_int,
-                                seed_int)
+                                name_list, policy_list, positive_float, positive_int,
+                                seed_int, worker_configurations, worker_list)
 from ata_jax.files import write_json_atomically
 
 
@@ -33,10 +33,13 @@ def add_parser(commands) -> None:
     train.add_argument("--target", type=finite_float, default=None, metavar="LOSS",
                        help="with --loss-curve: report each allocator's time and worker "
                             "time to first reach a loss <= LOSS")
-    train.add_argument("--time-model", default="cifar", metavar="NAME",
-                       help=f"a preset ({', '.join(PRESETS)}) or a model file (default: cifar)")
-    train.add_argument("--workers", type=positive_int, default=None, metavar="N",
-                       help="number of workers n for a preset (default: 51)")
+    train.add_argument("--time-model", type=name_list, default=["cifar"], metavar="NAME",
+                       help=f"a preset ({', '.join(PRESETS)}), a model file or a trace "
+                            "(.csv/.parquet); with --loss-curve also a comma list, crossed "
+                            "with --workers (default: cifar)")
+    train.add_argument("--workers", type=worker_list, default=None, metavar="N",
+                       help="number of workers n for a preset (default: 51); with "
+                            "--loss-curve also a comma list")
     train.add_argument("--budget", type=positive_int, default=23, metavar="B",
                        help="tasks (stochastic gradients) per round (default: 23)")
     train.add_argument("--rounds", type=positive_int, default=None, metavar="K",
@@ -122,10 +125,11 @@ def run_document(arguments: argparse.Namespace) -> dict:
     from ata_jax.training import (PROBLEMS, LossCurveError, MissingDependencyError,
                                   TrainingDivergedError, make_problem, read_loss_curve, train,
                                   train_on_loss_curve)
-    from ata_jax.training.loss_curve import check_covers, first_round_reaching, time_to_target
+    from ata_jax.training.loss_curve import check_covers
 
     command = "ata-jax train"
     curve = None
+    names = arguments.time_model
     if arguments.loss_curve is not None:
         given = [flag for flag, value in (("--problem", arguments.problem),
                                           ("--optimizer", arguments.optimizer),
@@ -134,8 +138,12 @@ def run_document(arguments: argparse.Namespace) -> dict:
         if given:
             raise UsageError(f"{command}: --loss-curve replaces the training run: drop "
                              f"{', '.join(given)}")
-    elif arguments.target is not None:
-        raise UsageError(f"{command}: --target needs --loss-curve FILE (a recorded loss)")
+    else:
+        if arguments.target is not None:
+            raise UsageError(f"{command}: --target needs --loss-curve FILE (a recorded loss)")
+        if len(names) > 1 or len(arguments.workers or []) > 1:
+            raise UsageError(f"{command}: a list of configurations (comma lists in "
+                             "--time-model or --workers) needs --loss-curve FILE")
     problem_name = arguments.problem or "quadratic"
     if arguments.loss_curve is None and problem_name not in PROBLEMS:
         raise UsageError(f"{command}: unknown problem {problem_name!r}; valid problems: "
@@ -154,48 +162,73 @@ def run_document(arguments: argparse.Namespace) -> dict:
             check_covers(curve, rounds)
         except LossCurveError as error:
             raise UsageError(f"{command}: --loss-curve {error}") from None
-    model = load_time_model(command, arguments.time_model, arguments.workers, rounds,
-                            [arguments.budget])
-    alpha, eta = learner_parameters(command, model, arguments.policies, arguments.alpha,
-                                    arguments.eta)
+    entries = worker_configurations(command, names, arguments.workers, None, None,
+                                    seed=arguments.seed, rounds=rounds,
+                                    budgets=[arguments.budget])
+    parameters = [learner_parameters(command, model, arguments.policies, arguments.alpha,
+                                     arguments.eta) for _, model in entries]
+    single = len(entries) == 1
     settings = dict(budget=arguments.budget, num_rounds=rounds, num_seeds=arguments.seeds,
-                    seed=arguments.seed, alpha=alpha, eta=eta, max_points=arguments.points,
-                    solver=arguments.solver)
+                    seed=arguments.seed, max_points=arguments.points, solver=arguments.solver)
+    if single:
+        settings.update(alpha=parameters[0][0], eta=parameters[0][1])
+    else:  # None: each configuration's own true values
+        settings.update(alpha=arguments.alpha, eta=arguments.eta)
     if curve is None:
         try:
             problem = make_problem(problem_name)
         except MissingDependencyError as error:
             raise UsageError(f"{command}: {error}") from None
         optimizer = arguments.optimizer or problem.preferred_optimizer
+    models = [model for _, model in entries]
     try:
         with reporting(Progress("train")) as progress:  # the bar ends before any message
             if curve is None:
-                run = train(problem, model, arguments.policies, optimizer=optimizer,
-                            learning_rate=arguments.learning_rate, progress=progress,
-                            **settings)
+                runs = [train(problem, models[0], arguments.policies, optimizer=optimizer,
+                              learning_rate=arguments.learning_rate, progress=progress,
+                              **settings)]
             else:
-                run = train_on_loss_curve(curve, model, arguments.policies, progress=progress,
-                                          **settings)
+                runs = train_on_loss_curve(curve, models[0] if single else models,
+                                           arguments.policies, progress=progress, **settings)
+                runs = [runs] if single else runs
     except TrainingDivergedError as error:
         raise UsageError(f"{command}: {error}") from None
-    config = dict(run.settings, time_model=arguments.time_model, metric_name=run.metric_name,
+    documents = [run_entry(run, label, curve, arguments.target)
+                 for run, (label, _) in zip(runs, entries)]
+    timing = {key: sum(run.timing[key] for run in runs) for key in runs[0].timing}
+    timing.update(device=device_kind())
+    if single:
+        return dict(documents[0], timing=timing)
+    configs = [entry["config"] for entry in documents]
+    shared = {key: value for key, value in configs[0].items()
+              if all(config.get(key) == value for config in configs)}
+    return {"config": dict(shared, configurations=len(configs)),
+            "configurations": documents, "timing": timing}
+
+
+def run_entry(run, label: dict, curve, target: float | None) -> dict:
+    """One configuration's {"config", "policies", "evaluations"} of a TrainingRun; with a
+    target, each policy's time and worker time to it (null when never reached)."""
+    from ata_jax.training.loss_curve import first_round_reaching, time_to_target
+
+    config = dict(run.settings, **label, metric_name=run.metric_name,
                   points=len(run.rounds), round_zero_is_start=bool(run.rounds[0] == 0))
     config.pop("max_points")
     reached = {}
-    if arguments.target is not None:
-        target_round = first_round_reaching(curve, arguments.target, rounds)
-        config.update(target=arguments.target, target_round=target_round,
+    if target is not None:
+        rounds = config["rounds"]
+        target_round = first_round_reaching(curve, target, rounds)
+        config.update(target=target, target_round=target_round,
                       lowest_loss=float(curve.loss[curve.rounds <= rounds].min()))
         reached = time_to_target(run, target_round)
-    document = {"config": config, "policies": {},
-                "evaluations": {name: values.mean(axis=0).tolist()
-                                for name, values in run.evaluations.items()},
-                "timing": dict(run.timing, device=device_kind())}
+    entry = {"config": config, "policies": {},
+             "evaluations": {name: values.mean(axis=0).tolist()
+                             for name, values in run.evaluations.items()}}
     checkpoints = run.rounds.tolist()
     metric_mean = run.suboptimality.mean(axis=0).tolist()
     metric_std = run.suboptimality.std(axis=0).tolist()
-    for name in arguments.policies:
-        row = document["policies"][name] = {
+    for name in config["policies"]:
+        row = entry["policies"][name] = {
             "round": checkpoints, "suboptimality": metric_mean,
             "suboptimality_std": metric_std,
             "runtime": run.runtime[name].mean(axis=0).tolist(),
@@ -203,10 +236,11 @@ def run_document(arguments: argparse.Namespace) -> dict:
             "worker_time": run.worker_time[name].mean(axis=0).tolist(),
             "worker_time_std": run.worker_time[name].std(axis=0).tolist()}
         for key, values in reached.get(name, {}).items():
-            label = "time" if key == "runtime" else key
-            row[f"{label}_to_target"] = None if values is None else float(values.mean())
-            row[f"{label}_to_target_std"] = None if values is None else float(values.std())
-    return document
+            label_name = "time" if key == "runtime" else key
+            row[f"{label_name}_to_target"] = None if values is None else float(values.mean())
+            row[f"{label_name}_to_target_std"] = (None if values is None
+                                                  else float(values.std()))
+    return entry
 
 
 def run_train(arguments: argparse.Namespace) -> int:
@@ -217,7 +251,11 @@ def run_train(arguments: argparse.Namespace) -> int:
         return INTERRUPTED
     if arguments.out is not None:
         write_json_atomically(arguments.out, document)
-    print(format_table(document))
+    entries = document.get("configurations", [document])
+    print("\n\n".join(format_table(entry) for entry in entries[:MAX_TABLES]))
+    if len(entries) > MAX_TABLES:
+        print(f"\n... and {len(entries) - MAX_TABLES} more configurations"
+              + (f" in {arguments.out}" if arguments.out else " (write them with --out)"))
     timing = document["timing"]
     recorded = document["config"]["problem"] == "loss-curve"  # no training run of ours
     print(("" if recorded else f"training: compile {timing['training_compile_s']:.2f} s, run "

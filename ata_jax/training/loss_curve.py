@@ -126,40 +126,52 @@ def kept_rows(curve: LossCurve, num_rounds: int, max_points: int) -> np.ndarray:
     return inside[np.unique(np.round(np.linspace(0, inside.size - 1, max_points)).astype(int))]
 
 
-def train_on_loss_curve(curve: LossCurve, model: TimeModel,
+def train_on_loss_curve(curve: LossCurve, model: TimeModel | Sequence[TimeModel],
                         policies: Sequence[str] = POLICY_NAMES, *, budget: int,
                         num_rounds: int, num_seeds: int, seed: int = 0,
                         alpha: float | None = None, eta: float | None = None,
                         max_points: int = 1000, discount: float = 0.998, window: int = 500,
                         counting: str = "task", solver: str = "auto",
-                        progress: ProgressLike = None) -> TrainingRun:
+                        progress: ProgressLike = None) -> TrainingRun | list[TrainingRun]:
     """The recorded curve joined to each policy's K = num_rounds simulated rounds on `model`
     (B = budget, S = num_seeds): a TrainingRun whose rounds are the curve's kept rows
     (`kept_rows`), suboptimality the recorded loss (the same [S, P] rows for every seed and
     allocator), runtime and worker time cumulative per seed at those rounds (time units).
-    Settings as in `train`; a LossCurveError if the curve ends before round K."""
+    A sequence of models (worker configurations, simulated as one batch) gives one
+    TrainingRun per model. Settings as in `train`; a LossCurveError if the curve ends before
+    round K."""
     check_covers(curve, num_rounds)
-    simulation = simulate(model, list(policies), budget=budget, num_rounds=num_rounds,
-                          num_seeds=num_seeds, seed=seed, alpha=alpha, eta=eta,
-                          discount=discount, window=window, counting=counting,
+    several = not isinstance(model, TimeModel)
+    simulation = simulate(list(model) if several else model, list(policies), budget=budget,
+                          num_rounds=num_rounds, num_seeds=num_seeds, seed=seed, alpha=alpha,
+                          eta=eta, discount=discount, window=window, counting=counting,
                           record_rounds=True, solver=solver, progress=progress)
+    settings = dict(problem="loss-curve", problem_options={}, loss_curve=curve.path,
+                    budget=budget, rounds=num_rounds, seeds=num_seeds, seed=seed,
+                    policies=list(policies), max_points=max_points, discount=discount,
+                    window=window, counting=counting, solver=resolve_solver(solver))
     rows = kept_rows(curve, num_rounds, max_points)
+    if several:
+        return [_joined(curve, rows, one, results, alpha, eta, settings)
+                for one, results in zip(model, simulation)]
+    return _joined(curve, rows, model, simulation, alpha, eta, settings)
+
+
+def _joined(curve: LossCurve, rows: np.ndarray, model: TimeModel, simulation: dict,
+            alpha: float | None, eta: float | None, settings: dict) -> TrainingRun:
+    """One model's TrainingRun from its simulation (policy -> PolicyResult) and the rows."""
     rounds = curve.rounds[rows]
     runtime = {name: cumulative_at(result.per_round.round_time, rounds)
                for name, result in simulation.items()}
     worker_time = {name: cumulative_at(result.per_round.worker_time, rounds)
                    for name, result in simulation.items()}
     true_or = lambda given, true: float(true if given is None else given)
-    settings = dict(problem="loss-curve", problem_options={}, loss_curve=curve.path,
-                    workers=int(model.size), budget=budget, rounds=num_rounds,
-                    seeds=num_seeds, seed=seed, policies=list(policies),
-                    alpha=true_or(alpha, model.alpha), eta=true_or(eta, model.eta),
-                    max_points=max_points, discount=discount, window=window,
-                    counting=counting, solver=resolve_solver(solver))
+    settings = dict(settings, workers=int(model.size), alpha=true_or(alpha, model.alpha),
+                    eta=true_or(eta, model.eta))
     timing = dict(training_compile_s=0.0, training_run_s=0.0,
                   simulation_compile_s=sum(r.compile_s for r in simulation.values()),
                   simulation_run_s=sum(r.run_s for r in simulation.values()))
-    loss = np.broadcast_to(curve.loss[rows], (num_seeds, rows.size)).copy()
+    loss = np.broadcast_to(curve.loss[rows], (settings["seeds"], rows.size)).copy()
     return TrainingRun("loss-curve", RECORDED_LOSS, rounds, loss, {}, runtime, worker_time,
                        simulation, settings, timing)
 
