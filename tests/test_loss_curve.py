@@ -35,6 +35,8 @@ def test_the_shipped_curve_is_a_full_recorded_run():
     assert np.isfinite(curve.loss).all() and curve.loss[-1] < curve.loss[0] / 10
     assert shipped_loss_curve().relative_to(pathlib.Path(__file__).parents[1]) == \
         pathlib.Path("ata_jax/data/loss_curves/digits-mlp.csv")  # the documented path
+    by_name = read_loss_curve("digits-mlp")  # what an installed package can use
+    assert by_name.path == "digits-mlp" and np.array_equal(by_name.loss, curve.loss)
 
 
 def test_reading_keeps_columns_in_any_order_and_skips_blank_lines(tmp_path):

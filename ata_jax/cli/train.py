@@ -28,8 +28,9 @@ def add_parser(commands) -> None:
                        help=f"one of {', '.join(PROBLEMS)} (default: quadratic)")
     train.add_argument("--loss-curve", default=None, metavar="FILE",
                        help="instead of a problem, a recorded per-round training loss (CSV "
-                            "round,loss with a header line; shipped: "
-                            f"{SHIPPED_CURVE_PATH}) joined to each allocator's time axes")
+                            "round,loss with a header line) joined to each allocator's time "
+                            "axes; the shipped curve: digits-mlp (in a checkout "
+                            f"{SHIPPED_CURVE_PATH})")
     train.add_argument("--target", type=finite_float, default=None, metavar="LOSS",
                        help="with --loss-curve: report each allocator's time and worker "
                             "time to first reach a loss <= LOSS")

@@ -62,9 +62,14 @@ def shipped_loss_curve(name: str = "digits-mlp") -> pathlib.Path:
 
 
 def read_loss_curve(path: str | pathlib.Path) -> LossCurve:
-    """Read and validate a loss curve (module docstring); a LossCurveError otherwise."""
+    """Read and validate a loss curve (module docstring); a LossCurveError otherwise. The
+    name of a shipped curve (`SHIPPED_LOSS_CURVES`, e.g. "digits-mlp") that is not a file
+    here reads that curve (an installed package has no checkout path)."""
     path = str(path)
-    columns, rows = csv_rows(path, "loss curve", "round,loss", LossCurveError)
+    source = path
+    if path in SHIPPED_LOSS_CURVES and not pathlib.Path(path).exists():
+        source = str(shipped_loss_curve(path))
+    columns, rows = csv_rows(source, "loss curve", "round,loss", LossCurveError)
     if any(parse_number(name) is not None for name in columns):
         raise LossCurveError(f"{path}: line 1: missing header; expected a header line "
                              f"round,loss, got {','.join(columns)}")
