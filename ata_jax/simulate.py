@@ -471,6 +471,7 @@ def _run_in_chunks(keys, model, hyperparameters, *, per_run: bool, memory_mb: fl
     size = plan_chunk_runs(runs, run_bytes, memory_bytes, devices)
     count = -(-runs // size)
     compiled, compile_s, run_s, pieces = None, 0.0, 0.0, []
+    notify(progress, None, done=runs_before, total=runs_total)  # a bar shows while compiling
     for chunk in range(count):
         index = np.minimum(np.arange(chunk * size, (chunk + 1) * size), runs - 1)
         take = lambda tree: jax.tree.map(lambda leaf: leaf[index], tree) if per_run else tree

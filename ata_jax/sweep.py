@@ -511,6 +511,7 @@ def run_sweep(config: SweepConfig,
     compile_s = run_s = 0.0
     computed = loaded = 0
     runs_done = runs_timed = 0
+    notify(progress, None, done=0, total=total_runs)  # a bar shows while compiling
     for group in groups:
         model = group_models[group.configurations]
         per_run = len(group.configurations) > 1
