@@ -54,8 +54,8 @@ def test_notify_gives_a_plain_callable_only_lines_and_defaults_to_the_command_s(
     assert current() is None and stream.getvalue() == "from below\n"
 
 
-SIMULATE = ["simulate", "--workers", "3", "--budget", "2", "--rounds", "4", "--seeds", "4",
-            "--policies", "gta,uta", "--memory-mb", "0.00065"]
+SIMULATE = ["simulate", "--workers", "3", "--budget", "2", "--rounds", "4", "--seeds", "8",
+            "--policies", "uta", "--memory-mb", "0.00065"]
 
 
 def test_simulate_draws_a_bar_only_on_a_terminal_and_keeps_stdout_clean(capsys, monkeypatch):
