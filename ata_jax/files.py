@@ -4,6 +4,7 @@ killed run leaves either the old file or the new one, never half of one."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from typing import Callable, IO
@@ -26,6 +27,20 @@ def write_atomically(path: str, write: Callable[[IO], None], binary: bool = True
     except BaseException:
         os.unlink(temporary)
         raise
+
+
+def json_safe(value):
+    """`value` for strict JSON: NaN and ±inf become None, NumPy values Python ones, tuples
+    lists, keys strings."""
+    if isinstance(value, dict):
+        return {str(key): json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(item) for item in value]
+    if hasattr(value, "tolist"):
+        return json_safe(value.tolist())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def write_json_atomically(path: str, document: dict, indent: int | None = 1) -> None:

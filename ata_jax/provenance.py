@@ -1,4 +1,5 @@
-"""Where a result came from: the package version, recorded beside figures and sweeps."""
+"""Where a result came from: the package version, device and command, recorded beside
+figures, sweeps and labelled results."""
 
 from __future__ import annotations
 
@@ -14,6 +15,16 @@ def package_version() -> str:
         return metadata.version("ata-jax")
     except metadata.PackageNotFoundError:
         return "unknown"
+
+
+def provenance() -> dict:
+    """Where a result comes from: ata_jax and jax versions, device kind and count, and the
+    command as typed (`command_line`)."""
+    import jax
+
+    return {"ata_jax": package_version(), "jax": jax.__version__,
+            "device": jax.devices()[0].device_kind, "device_count": jax.local_device_count(),
+            "command": command_line()}
 
 
 def command_line(argv: list[str] | None = None) -> str:

@@ -32,6 +32,7 @@ from ata_jax.allocators import (POLICY_NAMES, Hyperparameters, Policy, make_poli
 from ata_jax.allocators.ofta_expected import counts_assignment
 from ata_jax.metrics import (CURVE_METRICS, METRICS, PerRound, RoundContext, Totals,
                              measured)
+from ata_jax.progress import ProgressLike, notify
 from ata_jax.rounds import has_failures
 from ata_jax.solvers import resolve_solver
 from ata_jax.solvers import solver as solver_named
@@ -256,6 +257,58 @@ class PolicyResult:
         return out
 
 
+class SimulationResults(dict):
+    """What `simulate` returns for one model: policy name -> PolicyResult (a plain dict to
+    read), plus `settings` (every setting used: budget, rounds, seeds, seed, first_seed,
+    alpha and eta used, true_alpha, true_eta, workers, discount, window, counting,
+    record_rounds, solver, prior) and `.to_xarray()`."""
+
+    def __init__(self, results: dict[str, PolicyResult], settings: dict):
+        super().__init__(results)
+        self.settings = settings
+
+    def to_xarray(self, label: dict | None = None):
+        """An xarray.Dataset: dimensions policy, seed[, round]; every metric's per-seed
+        totals, per-round records, settings and provenance as attributes
+        (`ata_jax.labelled.simulation_dataset`; needs the extra `xarray`). label: the
+        configuration's label (e.g. {"time_model": "cifar", "workers": 51}), as attributes."""
+        from ata_jax.labelled import simulation_dataset
+
+        return simulation_dataset([self], self.settings, None if label is None else [label],
+                                  single=True)
+
+
+class ConfigurationResults(list):
+    """What `simulate` returns for several models: one dict per model (policy name ->
+    PolicyResult), plus `settings` (alpha, eta, true_alpha, true_eta and workers are lists,
+    one per configuration) and `.to_xarray()`."""
+
+    def __init__(self, results: list[dict[str, PolicyResult]], settings: dict):
+        super().__init__(results)
+        self.settings = settings
+
+    def to_xarray(self, labels: Sequence[dict] | None = None):
+        """An xarray.Dataset: dimensions configuration, policy, seed[, round]; coordinates
+        along configuration from `labels` (time_model, workers, heterogeneity, cluster) or
+        workers alone, and each one's alpha and eta (`ata_jax.labelled.simulation_dataset`;
+        needs the extra `xarray`)."""
+        from ata_jax.labelled import simulation_dataset
+
+        return simulation_dataset(self, self.settings, labels, single=False)
+
+
+def _settings(models: Sequence[TimeModel], policies, alpha, eta, **settings) -> dict:
+    """The settings a result records: per configuration the α and η used, the true ones, n."""
+    used = lambda given, true: [float(true if given is None else given) for true in true]
+    confidence = settings.get("confidence", "final")
+    return dict(settings, policies=list(policies),
+                alpha=used(alpha, [default_alpha(model, confidence) for model in models]),
+                eta=used(eta, [model.eta for model in models]),
+                true_alpha=[float(model.alpha) for model in models],
+                true_eta=[float(model.eta) for model in models],
+                workers=[int(model.size) for model in models])
+
+
 def _mean_and_std(values: np.ndarray) -> tuple[float | None, float | None]:
     """(mean, std) over seeds; None where undefined (all NaN) or not finite."""
     if np.isnan(values).all():
@@ -273,10 +326,10 @@ def simulate(model: TimeModel | Sequence[TimeModel], policies: Sequence[str] = P
              on_result: Callable[[str, PolicyResult], None] | None = None,
              first_seed: int = 0, prior_mean: Sequence[float] | None = None,
              prior_count: float | Sequence[float] = 1.0, memory_mb: float | None = None,
-             progress: Callable[[str], None] | None = None,
+             progress: ProgressLike = None,
              solver: str = "auto", spread: float = 1.0, explore_samples: int = 10,
              confidence: str = "final", expected_regret: bool = False,
-             expected_optimum=None) -> dict[str, PolicyResult]:
+             expected_optimum=None) -> SimulationResults | ConfigurationResults:
     """Run each policy on the same seeds and the same task draws.
 
     The seeds are first_seed..first_seed+num_seeds−1 of the master seed `seed`: processes
@@ -292,7 +345,9 @@ def simulate(model: TimeModel | Sequence[TimeModel], policies: Sequence[str] = P
     `on_result(name, result)` is called as each policy finishes (e.g. to save it at once).
     The runs are cut into equal chunks that fit `memory_mb` (default: a safe share of the
     machine's memory, `memory.default_memory_mb`); chunk boundaries never change a result.
-    `progress(line)` hears of each chunk when there are several. solver: "cpu", "portable"
+    `progress` (`ata_jax.progress`: a Progress, or a callable of one line) hears of each
+    chunk: a Progress the runs done of len(policies)·num_seeds, a callable a line when there
+    are several chunks. solver: "cpu", "portable"
     or "auto" (`ata_jax.solvers.resolve_solver`: cpu on a CPU), the same results either way.
     spread: Thompson sampling's ν; explore_samples: explore-then-commit's m; confidence:
     "final" or "early" (ATA's constant; "early" makes α default to the uncentred
@@ -300,9 +355,12 @@ def simulate(model: TimeModel | Sequence[TimeModel], policies: Sequence[str] = P
     expected-time regret against a*_E (`ata_jax.expected`), which `ofta-expected` plays;
     a*_E (int[n], or an `ExpectedOptimum`; a list of them for several models) is searched
     for when not given and needed.
+    The result is a `SimulationResults`: a dict policy name -> PolicyResult with the
+    settings and `.to_xarray()`.
 
     `model` may also be a sequence of models (worker configurations): the result is then a
-    list with one such dict per model, each equal to running that model alone with the same
+    `ConfigurationResults`, a list with one such dict per model (and `.to_xarray()` over
+    all of them), each equal to running that model alone with the same
     seeds; the models run as one batch of (configuration, seed) pairs, padded to the largest
     n, one compile per policy (`simulate_configurations`), and on_result(index, name, result)
     is called for every configuration of a batch as it finishes.
@@ -335,17 +393,27 @@ def simulate(model: TimeModel | Sequence[TimeModel], policies: Sequence[str] = P
             prior_count=_prior_array(prior_count, model.size, "prior_count"))))
     keys = seed_keys(seed, num_seeds, first_seed)
     results = {}
-    for name, spec in zip(policies, specs):
+    for position, (name, spec) in enumerate(zip(policies, specs)):
         summary, compile_s, run_s = _run_in_chunks(
             keys, model, hyperparameters, per_run=False, memory_mb=memory_mb,
-            progress=progress, policy_name=name, budget=budget, num_rounds=num_rounds,
+            progress=progress, runs_before=position * num_seeds,
+            runs_total=len(policies) * num_seeds, policy_name=name, budget=budget,
+            num_rounds=num_rounds,
             counting=counting, record_rounds=record_rounds,
             window_capacity=window if spec.needs_window else 0, solver=solver,
             confidence=confidence, expected_regret=expected_regret)
         results[name] = PolicyResult(summary.totals, summary.per_round, compile_s, run_s)
         if on_result is not None:
             on_result(name, results[name])
-    return results
+    settings = _settings([model], policies, alpha, eta, budget=budget, rounds=num_rounds,
+                         seeds=num_seeds, seed=seed, first_seed=first_seed, discount=discount,
+                         window=window, counting=counting, record_rounds=record_rounds,
+                         solver=solver, prior=prior_mean is not None, spread=spread,
+                         explore_samples=explore_samples, confidence=confidence,
+                         expected_regret=expected_regret)
+    settings.update({name: settings[name][0] for name in ("alpha", "eta", "true_alpha",
+                                                           "true_eta", "workers")})
+    return SimulationResults(results, settings)
 
 
 def simulate_configurations(
@@ -356,10 +424,10 @@ def simulate_configurations(
         on_result: Callable[[int, str, PolicyResult], None] | None = None,
         first_seed: int = 0, prior_mean: Sequence[float] | None = None,
         prior_count: float | Sequence[float] = 1.0, memory_mb: float | None = None,
-        progress: Callable[[str], None] | None = None,
+        progress: ProgressLike = None,
         solver: str = "auto", spread: float = 1.0, explore_samples: int = 10,
         confidence: str = "final", expected_regret: bool = False,
-        expected_optimum=None) -> list[dict[str, PolicyResult]]:
+        expected_optimum=None) -> ConfigurationResults:
     """Each policy on every model (configuration) with the same seeds: one result dict per
     model, equal to `simulate(model, ...)` of that model alone to float32 rounding.
 
@@ -392,6 +460,7 @@ def simulate_configurations(
                   for given, member in zip(expected_optimum, models)]
     results: list[dict[str, PolicyResult]] = [{} for _ in models]
     seed_batch = seed_keys(seed, num_seeds, first_seed)
+    runs_done, runs_total = 0, len(policies) * len(models) * num_seeds
     for members in batches(models):
         size = max(models[index].size for index in members)
         stacked = stack_models([models[index] for index in members],
@@ -423,10 +492,12 @@ def simulate_configurations(
         for name, spec in zip(policies, specs):
             summary, compile_s, run_s = _run_in_chunks(
                 keys, run_model, run_hyperparameters, per_run=True, memory_mb=memory_mb,
-                progress=progress, policy_name=name, budget=budget, num_rounds=num_rounds,
+                progress=progress, runs_before=runs_done, runs_total=runs_total,
+                policy_name=name, budget=budget, num_rounds=num_rounds,
                 counting=counting, record_rounds=record_rounds,
                 window_capacity=window if spec.needs_window else 0, solver=solver,
                 confidence=confidence, expected_regret=expected_regret)
+            runs_done += count * num_seeds
             summary = jax.tree.map(
                 lambda values: values.reshape((count, num_seeds) + values.shape[1:]), summary)
             for position, index in enumerate(members):
@@ -435,14 +506,21 @@ def simulate_configurations(
                                                     compile_s / count, run_s / count)
                 if on_result is not None:
                     on_result(index, name, results[index][name])
-    return results
+    return ConfigurationResults(results, _settings(
+        models, policies, alpha, eta, budget=budget, rounds=num_rounds, seeds=num_seeds,
+        seed=seed, first_seed=first_seed, discount=discount, window=window,
+        counting=counting, record_rounds=record_rounds, solver=solver,
+        prior=prior_mean is not None, spread=spread, explore_samples=explore_samples,
+        confidence=confidence, expected_regret=expected_regret))
 
 
 def _run_in_chunks(keys, model, hyperparameters, *, per_run: bool, memory_mb: float | None,
-                   progress, **static):
+                   progress, runs_before: int = 0, runs_total: int | None = None, **static):
     """Run the batch of keys [R] (with per_run, also the model's and hyperparameters' [R]
     leaves) in equal chunks that fit memory_mb, the last one padded with copies of the last
-    run; returns (SeedSummary of float64 NumPy [R, ...], compile seconds, run seconds)."""
+    run; returns (SeedSummary of float64 NumPy [R, ...], compile seconds, run seconds).
+    After each chunk `progress` hears runs_before + the runs done of runs_total (a line
+    too when there are several chunks)."""
     from ata_jax.memory import bytes_per_run, default_memory_mb, plan_chunk_runs
 
     runs, devices = keys.shape[0], jax.local_device_count()
@@ -460,6 +538,7 @@ def _run_in_chunks(keys, model, hyperparameters, *, per_run: bool, memory_mb: fl
     size = plan_chunk_runs(runs, run_bytes, memory_bytes, devices)
     count = -(-runs // size)
     compiled, compile_s, run_s, pieces = None, 0.0, 0.0, []
+    notify(progress, None, done=runs_before, total=runs_total)  # a bar shows while compiling
     for chunk in range(count):
         index = np.minimum(np.arange(chunk * size, (chunk + 1) * size), runs - 1)
         take = lambda tree: jax.tree.map(lambda leaf: leaf[index], tree) if per_run else tree
@@ -472,8 +551,9 @@ def _run_in_chunks(keys, model, hyperparameters, *, per_run: bool, memory_mb: fl
         valid = min(size, runs - chunk * size)
         pieces.append(jax.tree.map(lambda values: np.asarray(values[:valid], np.float64),
                                    summary))
-        if progress is not None and count > 1:
-            progress(f"{static['policy_name']}: chunk {chunk + 1}/{count} of {size} runs done")
+        line = (f"{static['policy_name']}: chunk {chunk + 1}/{count} of {size} runs done"
+                if count > 1 else None)
+        notify(progress, line, done=runs_before + chunk * size + valid, total=runs_total)
     summary = jax.tree.map(lambda *values: np.concatenate(values), *pieces)
     return summary, compile_s, run_s
 

@@ -39,7 +39,6 @@ import json
 import math
 import os
 import re
-import sys
 import time
 from fractions import Fraction
 from typing import Callable, NamedTuple, Sequence
@@ -55,6 +54,7 @@ from ata_jax.allocators import (Hyperparameters, make_policy, needs_expected_opt
 from ata_jax.files import remove_temporary_files, write_json_atomically, write_npz_atomically
 from ata_jax.memory import bytes_per_run, plan_chunk_runs
 from ata_jax.metrics import CURVE_NAMES, METRIC_NAMES
+from ata_jax.progress import ProgressLike, notify
 from ata_jax.simulate import run_seed, seed_keys, split_over_devices
 from ata_jax.solvers import resolve_solver
 from ata_jax.timemodels import TimeModel
@@ -472,7 +472,7 @@ def run_sweep(config: SweepConfig,
               memory_mb: float = 256.0, checkpoint_dir: str | None = None,
               resume: bool = False, command: str = "",
               on_chunk: Callable[[ChunkInfo], None] | None = None,
-              progress: Callable[[str], None] | None = None,
+              progress: ProgressLike = None,
               solver: str = "auto") -> SweepRun:
     """Run every (policy, B, batch) group of the grid, chunk by chunk.
 
@@ -533,6 +533,7 @@ def run_sweep(config: SweepConfig,
     compile_s = run_s = 0.0
     computed = loaded = 0
     runs_done = runs_timed = 0
+    notify(progress, None, done=0, total=total_runs)  # a bar shows while compiling
     for group in groups:
         model = group_models[group.configurations]
         per_run = len(group.configurations) > 1
@@ -551,6 +552,7 @@ def run_sweep(config: SweepConfig,
                 group_totals[start:stop], group_curves[start:stop] = saved
                 loaded += 1
                 runs_done += stop - start
+                notify(progress, None, done=runs_done, total=total_runs)
                 continue
             run_index = np.minimum(np.arange(start, start + size), runs - 1)  # pad the last
             point_index = np.asarray(group.points)[run_index // config.seeds]
@@ -577,9 +579,8 @@ def run_sweep(config: SweepConfig,
                           curve_points=num_curves, per_run=per_run, solver=solver,
                           confidence=config.confidence)
             if compiled is None:
-                if progress:
-                    progress(f"compiling {describe(group, configurations)} ({count} chunks "
-                             f"of {size} runs)")
+                notify(progress, f"compiling {describe(group, configurations)} ({count} "
+                                 f"chunks of {size} runs)")
                 compiled, seconds = _compiled_chunk(chunk_keys, hyper, chunk_model, **static)
                 compile_s += seconds
             began = time.perf_counter()
@@ -595,12 +596,12 @@ def run_sweep(config: SweepConfig,
             computed += 1
             runs_done += stop - start
             runs_timed += stop - start
-            if progress:
-                rate = runs_timed / run_s if run_s > 0 else float("inf")
-                eta = (total_runs - runs_done) / rate if rate > 0 else float("nan")
-                progress(f"{group.name} chunk {index + 1}/{count}: {runs_done}/{total_runs} "
-                         f"runs ({100 * runs_done / total_runs:.0f}%), {rate:,.0f} runs/s, "
-                         f"ETA {_seconds(eta)} (compiles not included)")
+            rate = runs_timed / run_s if run_s > 0 else float("inf")
+            eta = (total_runs - runs_done) / rate if rate > 0 else float("nan")
+            notify(progress, f"{group.name} chunk {index + 1}/{count}: {runs_done}/"
+                             f"{total_runs} runs ({100 * runs_done / total_runs:.0f}%), "
+                             f"{rate:,.0f} runs/s, ETA {_seconds(eta)} (compiles not "
+                             "included)", done=runs_done, total=total_runs)
             if on_chunk is not None:
                 on_chunk(ChunkInfo(group.name, index, count, runs_done, total_runs))
         policy = config.policies.index(group.policy)
@@ -713,14 +714,3 @@ def open_checkpoint(directory: str, config: SweepConfig, plan: dict[str, int], r
                 "memory_mb": memory_mb, "ata_jax": package_version(), "command": command}
     write_json_atomically(manifest_path, manifest)
     return plan
-
-
-def print_progress(line: str) -> None:
-    """Progress on stderr: rewritten in place on a terminal, one line each otherwise."""
-    if sys.stderr.isatty():
-        sys.stderr.write(f"\r\033[K{line}")
-        if line.startswith("compiling") or "100%" in line:
-            sys.stderr.write("\n")
-    else:
-        sys.stderr.write(line + "\n")
-    sys.stderr.flush()

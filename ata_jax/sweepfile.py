@@ -52,6 +52,18 @@ READABLE_FORMATS = ("ata-jax-sweep/1", FORMAT)
 
 def save_sweep(path: str, run: SweepRun, *, command: str = "", extra: dict | None = None) -> None:
     """Write `run` to `path` (.npz) atomically: temporary file beside it, then rename."""
+    write_npz_atomically(path, compressed=True, **sweep_members(run, command=command,
+                                                                extra=extra))
+
+
+def sweep_results(run: SweepRun, *, command: str = "", extra: dict | None = None):
+    """`run` as `load_sweep` would read it back from `save_sweep`'s file (a SweepResults)."""
+    return results_from_members(sweep_members(run, command=command, extra=extra), "")
+
+
+def sweep_members(run: SweepRun, *, command: str = "",
+                  extra: dict | None = None) -> dict[str, np.ndarray]:
+    """The members of the results file of `run` (the module docstring), metadata included."""
     from ata_jax.provenance import package_version
     import jax
 
@@ -85,7 +97,7 @@ def save_sweep(path: str, run: SweepRun, *, command: str = "", extra: dict | Non
                            "chunks_loaded": run.chunks_loaded},
                 **(extra or {})}
     arrays["metadata"] = np.array(json.dumps(metadata))
-    write_npz_atomically(path, compressed=True, **arrays)
+    return arrays
 
 
 def configuration_arrays(labels: list[dict]) -> dict[str, np.ndarray]:
@@ -140,6 +152,14 @@ class SweepResults:
         """One metric of one policy: float64[G, S]."""
         return self.totals[name][self.policies.index(policy)]
 
+    def to_xarray(self):
+        """An xarray.Dataset: dimensions policy, point (the grid points, the grid values as
+        coordinates), seed[, round: the curves' blocks]; the config and metadata as
+        attributes (`ata_jax.labelled.sweep_dataset`; needs the extra `xarray`)."""
+        from ata_jax.labelled import sweep_dataset
+
+        return sweep_dataset(self)
+
     def to_frame(self):
         """A long pandas DataFrame: one row per (policy, grid point, seed) with columns
         policy, point, the grid fields, the configuration's time_model, heterogeneity and
@@ -168,32 +188,38 @@ class SweepResults:
 def load_sweep(path: str) -> SweepResults:
     """Read a sweep written by `ata-jax sweep --out FILE` (see the module docstring)."""
     with np.load(path, allow_pickle=False) as stored:
-        metadata = json.loads(str(stored["metadata"]))
-        if metadata.get("format") not in READABLE_FORMATS:
-            raise ValueError(f"{path}: not an ata-jax sweep file (format "
-                             f"{metadata.get('format')!r})")
-        curves = ({name: stored[f"curve_{name}"] for name in CURVE_FIELDS}
-                  if "curve_round_end" in stored.files else None)
-        # a store written before a metric existed lacks its member
-        names = metadata.get("metrics", SUMMARY_FIELDS)
-        grid = {name: stored[name] for name in GRID_FIELDS if name in stored.files}
-        if "configuration_workers" in stored.files:
-            configurations = {name: stored[f"configuration_{name}"]
-                              for name in CONFIGURATION_FIELDS}
-            labels = metadata["configurations"]
-        else:  # format /1: one configuration per n, in the order of the sweep's workers
-            workers = list(metadata["config"]["workers"])
-            labels = [{"time_model": metadata["config"]["time_model"], "workers": n}
-                      for n in workers]
-            configurations = {name[len("configuration_"):]: values
-                              for name, values in configuration_arrays(labels).items()}
-            grid = {"configuration": np.array([workers.index(n) for n in grid["workers"]],
-                                              np.int64), **grid}
-        return SweepResults(
-            policies=tuple(str(name) for name in stored["policy"]), seeds=stored["seed"],
-            grid=grid,
-            totals={name: stored[name] for name in names if name in stored.files},
-            curves=curves,
-            curve_round_end=stored["curve_round_end"] if curves is not None else None,
-            config=metadata["config"], metadata=metadata, configurations=configurations,
-            labels=labels)
+        return results_from_members(stored, path)
+
+
+def results_from_members(stored, path: str) -> SweepResults:
+    """A SweepResults from the members of a results file (an open .npz or a dict)."""
+    files = set(stored.files if hasattr(stored, "files") else stored)
+    metadata = json.loads(str(stored["metadata"]))
+    if metadata.get("format") not in READABLE_FORMATS:
+        raise ValueError(f"{path}: not an ata-jax sweep file (format "
+                         f"{metadata.get('format')!r})")
+    curves = ({name: stored[f"curve_{name}"] for name in CURVE_FIELDS}
+              if "curve_round_end" in files else None)
+    # a store written before a metric existed lacks its member
+    names = metadata.get("metrics", SUMMARY_FIELDS)
+    grid = {name: stored[name] for name in GRID_FIELDS if name in files}
+    if "configuration_workers" in files:
+        configurations = {name: stored[f"configuration_{name}"]
+                          for name in CONFIGURATION_FIELDS}
+        labels = metadata["configurations"]
+    else:  # format /1: one configuration per n, in the order of the sweep's workers
+        workers = list(metadata["config"]["workers"])
+        labels = [{"time_model": metadata["config"]["time_model"], "workers": n}
+                  for n in workers]
+        configurations = {name[len("configuration_"):]: values
+                          for name, values in configuration_arrays(labels).items()}
+        grid = {"configuration": np.array([workers.index(n) for n in grid["workers"]],
+                                          np.int64), **grid}
+    return SweepResults(
+        policies=tuple(str(name) for name in stored["policy"]), seeds=stored["seed"],
+        grid=grid,
+        totals={name: stored[name] for name in names if name in files},
+        curves=curves,
+        curve_round_end=stored["curve_round_end"] if curves is not None else None,
+        config=metadata["config"], metadata=metadata, configurations=configurations,
+        labels=labels)

@@ -92,14 +92,22 @@ def shipped_trace(name: str = "mlp-2cpu") -> pathlib.Path:
 
 # ----------------------------------------------------------------------------- reading
 
-def _csv_rows(path: str) -> tuple[list[str], Iterator[tuple[str, list[str]]]]:
-    """(column names, iterator of (location, fields)) of a CSV trace."""
+CsvRows = tuple[list[str], Iterator[tuple[str, list[str]]]]
+"""(column names, iterator of (location, fields))."""
+
+
+def csv_rows(path: str, what: str = "trace", header: str = "worker,time[,round]",
+             error_type: type[Exception] | None = None) -> CsvRows:
+    """(column names, lower-cased, iterator of (location "line N", fields)) of a CSV file of
+    UTF-8 text with a header line, blank lines skipped. what, header: the file's kind and
+    columns, for the errors (error_type, default TraceError), each naming the file and line."""
+    error_type = error_type or TraceError
     try:
         text = pathlib.Path(path).read_bytes().decode("utf-8-sig")
     except OSError as error:
-        raise TraceError(f"{path}: cannot read trace: {error.strerror}") from None
+        raise error_type(f"{path}: cannot read {what}: {error.strerror}") from None
     except UnicodeDecodeError as error:
-        raise TraceError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") \
+        raise error_type(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") \
             from None
     reader = csv.reader(text.splitlines(keepends=True), strict=True)
 
@@ -110,7 +118,7 @@ def _csv_rows(path: str) -> tuple[list[str], Iterator[tuple[str, list[str]]]]:
             except StopIteration:
                 return
             except csv.Error as error:
-                raise TraceError(f"{path}: line {reader.line_num}: not valid CSV: {error}") \
+                raise error_type(f"{path}: line {reader.line_num}: not valid CSV: {error}") \
                     from None
             if fields and not (len(fields) == 1 and not fields[0].strip()):  # not blank
                 yield f"line {reader.line_num}", fields
@@ -118,7 +126,7 @@ def _csv_rows(path: str) -> tuple[list[str], Iterator[tuple[str, list[str]]]]:
     iterator = rows()
     first = next(iterator, None)
     if first is None:
-        raise TraceError(f"{path}: empty trace; expected a header line worker,time[,round]")
+        raise error_type(f"{path}: empty {what}; expected a header line {header}")
     return [field.strip().lower() for field in first[1]], iterator
 
 
@@ -146,7 +154,7 @@ def _parquet_rows(path: str) -> tuple[list[str], Iterator[tuple[str, list[Any]]]
 
 def _check_header(path: str, columns: list[str]) -> None:
     expected = "worker,time[,round]"
-    if any(_parse_number(name) is not None for name in columns):
+    if any(parse_number(name) is not None for name in columns):
         raise TraceError(f"{path}: line 1: missing header; expected a header line {expected}, "
                          f"got {','.join(columns)}")
     repeated = sorted({name for name in columns if columns.count(name) > 1})
@@ -162,7 +170,7 @@ def _check_header(path: str, columns: list[str]) -> None:
                          f"{expected}")
 
 
-def _parse_number(value: Any) -> float | None:
+def parse_number(value: Any) -> float | None:
     """A float from a number or numeric text, None if it is neither."""
     if isinstance(value, bool):
         return None
@@ -176,7 +184,7 @@ def _parse_number(value: Any) -> float | None:
     return None
 
 
-def _parse_integer(value: Any) -> int | None:
+def parse_integer(value: Any) -> int | None:
     """An int from an integer or integer text ("7", not "7.0"), None otherwise."""
     if isinstance(value, bool):
         return None
@@ -190,7 +198,7 @@ def _parse_integer(value: Any) -> int | None:
 
 
 def _parse_time(path: str, where: str, value: Any) -> float:
-    number = _parse_number(value)
+    number = parse_number(value)
     if number is None:
         shown = "an empty field" if value is None or str(value).strip() == "" else repr(value)
         raise TraceError(f"{path}: {where}: time must be a number, got {shown}")
@@ -205,7 +213,7 @@ def _parse_time(path: str, where: str, value: Any) -> float:
 
 
 def _parse_round(path: str, where: str, value: Any) -> int:
-    number = _parse_integer(value)
+    number = parse_integer(value)
     if number is None:
         shown = "an empty field" if value is None or str(value).strip() == "" else repr(value)
         raise TraceError(f"{path}: {where}: round must be an integer >= 0, got {shown}")
@@ -219,7 +227,7 @@ def read_trace(path: str | pathlib.Path) -> RecordedTrace:
     """Read and validate a CSV or Parquet trace (the format by suffix: .parquet or CSV)."""
     path = str(path)
     parquet = path.lower().endswith(".parquet")
-    columns, rows = _parquet_rows(path) if parquet else _csv_rows(path)
+    columns, rows = _parquet_rows(path) if parquet else csv_rows(path)
     _check_header(path, columns)
     position = {name: columns.index(name) for name in columns}
     has_rounds = "round" in position
@@ -238,7 +246,7 @@ def read_trace(path: str | pathlib.Path) -> RecordedTrace:
         if isinstance(raw_worker, float):
             raise TraceError(f"{path}: {where}: worker must be an integer id or a name, "
                              f"got the number {raw_worker!r}")
-        worker_id = _parse_integer(raw_worker)
+        worker_id = parse_integer(raw_worker)
         if integer_ids is None:
             integer_ids = worker_id is not None
         if integer_ids:

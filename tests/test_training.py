@@ -16,7 +16,7 @@ from ata_jax.modelfile import resolve_time_model
 from ata_jax.simulate import simulate
 from ata_jax.training import (PROBLEMS, TrainingDivergedError, checkpoint_schedule,
                               make_problem, train)
-from ata_jax.training.logistic import logistic_objective, solve_logistic, synthetic_logistic_data
+from ata_jax.training.logistic import logistic_objective, synthetic_logistic_data
 from ata_jax.training.quadratic import quadratic_value, tridiagonal_matrix
 
 FLOAT32_EPSILON = float(np.finfo(np.float32).eps)

@@ -94,6 +94,19 @@ def check_output_path(path: str | None, command: str = "ata-jax") -> None:
         raise UsageError(f"{command}: --out {path}: directory is not writable")
 
 
+def check_netcdf_output(path: str | None, command: str) -> None:
+    """A usage error when --out asks for netCDF (.nc) and xarray is not installed."""
+    from ata_jax.labelled import INSTALL_HINT, is_netcdf_path, require_xarray
+
+    if not is_netcdf_path(path):
+        return
+    try:
+        require_xarray()
+    except ImportError:
+        raise UsageError(f"{command}: --out {path}: writing netCDF needs xarray, which is not "
+                         f"installed: {INSTALL_HINT}") from None
+
+
 def metric_columns(config: dict) -> list:
     """The metrics a table shows for a run with this config (a column's `when` flag, e.g.
     "failures", must be set in it)."""
@@ -154,6 +167,9 @@ def learner_parameters(command: str, model, policies, alpha: float | None,
                              f"heavy-tailed, untruncated lognormal worker): pass --{name}")
     return values["alpha"], values["eta"]
 
+
+MAX_TABLES = 8
+"""Configurations whose table a command prints; the rest are in --out."""
 
 MAX_CONFIGURATIONS = 100_000
 """The most configurations one run builds (each model lives in host memory)."""

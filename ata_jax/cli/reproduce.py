@@ -54,6 +54,11 @@ def run_reproduce(arguments: argparse.Namespace) -> int:
     except OSError as error:
         raise UsageError(f"ata-jax reproduce: --out-dir {arguments.out_dir} cannot be "
                          f"written: {error.strerror or error}") from None
-    for path in reproduce(arguments.name, arguments.out_dir, arguments.quick):
+    from ata_jax.progress import Progress, reporting
+
+    # the figure's simulations, sweeps and training runs report to this bar
+    with reporting(Progress(f"reproduce {arguments.name}")):
+        paths = reproduce(arguments.name, arguments.out_dir, arguments.quick)
+    for path in paths:
         print(f"wrote {path}")
     return 0

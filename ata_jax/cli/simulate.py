@@ -6,12 +6,12 @@ import argparse
 import math
 import sys
 
-from ata_jax.cli.common import (INTERRUPTED, UsageError, add_allocator_arguments,
+from ata_jax.cli.common import (INTERRUPTED, MAX_TABLES, UsageError, add_allocator_arguments,
                                 add_cluster_arguments, add_solver_argument,
-                                allocator_settings, check_output_path, discount_value,
-                                format_number, learner_parameters, metric_columns, name_list,
-                                policy_list, positive_float, positive_int, seed_int,
-                                worker_configurations, worker_list)
+                                allocator_settings, check_netcdf_output, check_output_path,
+                                discount_value, format_number, learner_parameters,
+                                metric_columns, name_list, policy_list, positive_float,
+                                positive_int, seed_int, worker_configurations, worker_list)
 from ata_jax.files import write_json_atomically
 
 
@@ -83,7 +83,9 @@ def add_parser(commands) -> None:
                           help="memory budget of one chunk of runs (default: a quarter of "
                                "this machine's memory); more runs are done chunk by chunk")
     simulate.add_argument("--out", default=None, metavar="FILE",
-                          help="write the results as JSON (updated as each policy finishes)")
+                          help="write the results as JSON (updated as each policy "
+                               "finishes), or as netCDF for a FILE ending in .nc (the "
+                               "results' .to_xarray(), written at the end; needs xarray)")
     add_solver_argument(simulate)
     simulate.set_defaults(handler=run_simulate)
 
@@ -113,9 +115,6 @@ def format_table(config: dict, policies: dict) -> str:
         lines.append(line)
     return "\n".join(lines)
 
-
-MAX_TABLES = 8
-"""Configurations whose table is printed; the rest are in --out."""
 
 
 def configurations(command: str, arguments: argparse.Namespace) -> list[tuple[dict, object]]:
@@ -165,10 +164,14 @@ def run_simulate(arguments: argparse.Namespace) -> int:
     from ata_jax.allocators import needs_expected_optimum
     from ata_jax.configurations import ConfigurationError
     from ata_jax.expected import expected_optima
+    from ata_jax.labelled import is_netcdf_path, write_netcdf
     from ata_jax.simulate import check_policy_inputs, device_count, device_kind, simulate
 
     command = "ata-jax simulate"
     check_output_path(arguments.out, command)
+    check_netcdf_output(arguments.out, command)
+    netcdf = is_netcdf_path(arguments.out)
+    json_out = None if netcdf else arguments.out  # netCDF is written once, at the end
     entries = configurations(command, arguments)
     if not entries:
         raise UsageError(f"{command}: no configurations to run")
@@ -215,39 +218,47 @@ def run_simulate(arguments: argparse.Namespace) -> int:
         timing["compiles"] = sum(compilation.COMPILES.values()) - compiles_before
         if single:
             document["policies"] = documents[0]["policies"]
-        if arguments.out is not None:
-            write_json_atomically(arguments.out, document)
+        if json_out is not None:
+            write_json_atomically(json_out, document)
 
-    from ata_jax.sweep import print_progress
+    from ata_jax.progress import Progress, reporting
 
+    progress = Progress("simulate")
     settings = dict(budget=arguments.budget, num_rounds=arguments.rounds,
                     num_seeds=arguments.seeds, seed=arguments.seed,
                     discount=arguments.discount, window=arguments.window,
                     counting=arguments.counting, record_rounds=arguments.per_round,
-                    memory_mb=arguments.memory_mb, progress=print_progress,
+                    memory_mb=arguments.memory_mb, progress=progress,
                     solver=arguments.solver, expected_regret=arguments.expected_regret,
                     **allocator_options)
     try:
-        if single:
-            alpha, eta = parameters[0]
-            simulate(entries[0][1], arguments.policies, alpha=alpha, eta=eta,
-                     on_result=lambda name, result: save(0, name, result),
-                     expected_optimum=None if optima is None else optima[0], **settings)
-        else:
-            simulate([model for _, model in entries], arguments.policies, alpha=arguments.alpha,
-                     eta=arguments.eta, on_result=save, expected_optimum=optima, **settings)
+        with reporting(progress):  # the bar ends before any message or table
+            if single:
+                alpha, eta = parameters[0]
+                results = simulate(entries[0][1], arguments.policies, alpha=alpha, eta=eta,
+                                   on_result=lambda name, result: save(0, name, result),
+                                   expected_optimum=None if optima is None else optima[0],
+                                   **settings)
+            else:
+                results = simulate([model for _, model in entries], arguments.policies,
+                                   alpha=arguments.alpha, eta=arguments.eta, on_result=save,
+                                   expected_optimum=optima, **settings)
     except (ConfigurationError, ValueError) as error:  # cannot share a batch, does not fit
         raise UsageError(f"{command}: {error}") from None
     except KeyboardInterrupt:
         finished = [f"{name}" if single else f"{index}:{name}"
                     for index, entry in enumerate(documents) for name in entry["policies"]]
-        where = f"; saved to {arguments.out}" if arguments.out else ""
+        where = (f"; saved to {json_out}" if json_out else
+                 f"; nothing written to {arguments.out}" if netcdf else "")
         print(f"ata-jax simulate: interrupted; finished policies: "
               f"{', '.join(finished) or 'none'}{where}", file=sys.stderr)
         return INTERRUPTED
     document["complete"] = True
-    if arguments.out is not None:
-        write_json_atomically(arguments.out, document)
+    if json_out is not None:
+        write_json_atomically(json_out, document)
+    if netcdf:
+        write_netcdf(labelled_results(results, [label for label, _ in entries],
+                                      document["config"]), arguments.out)
     for index, entry in enumerate(documents[:MAX_TABLES]):
         if index:
             print()
@@ -260,6 +271,23 @@ def run_simulate(arguments: argparse.Namespace) -> int:
     print(f"compile {timing['compile_s']:.2f} s ({timing['compiles']} programs), run "
           f"{timing['run_s']:.2f} s on {timing['device_count']} x {timing['device']}")
     return 0
+
+
+def labelled_results(results, labels: list[dict], config: dict):
+    """simulate's results as an xarray.Dataset with the configurations' labels, and the
+    command's config (the JSON's) among the attributes."""
+    import json
+
+    from ata_jax.files import json_safe
+    from ata_jax.labelled import netcdf_attributes
+
+    dataset = (results.to_xarray(label=labels[0]) if len(labels) == 1
+               else results.to_xarray(labels=labels))
+    config = {key: value for key, value in config.items() if key not in dataset.coords}
+    dataset.attrs.update(netcdf_attributes(config))
+    dataset.attrs["config"] = json.dumps({**json.loads(dataset.attrs["config"]),
+                                          **json_safe(config)})
+    return dataset
 
 
 def _finite_or_none(value: float) -> float | None:

@@ -10,9 +10,9 @@ import sys
 
 from ata_jax.cli.common import (INTERRUPTED, UsageError, add_allocator_arguments,
                                 add_cluster_arguments, add_solver_argument,
-                                allocator_settings, check_output_path, metric_columns,
-                                name_list, policy_list, positive_float, positive_int, seed_int,
-                                worker_configurations, worker_list)
+                                allocator_settings, check_netcdf_output, check_output_path,
+                                metric_columns, name_list, policy_list, positive_float,
+                                positive_int, seed_int, worker_configurations, worker_list)
 
 GRAMMAR = ("a comma list of numbers or fractions (1,10,1/4), geometric ranges lo..hi "
            "(lo, 2lo, 4lo, ... up to hi: 1/16..16), lo..hi:N (N geometric values) or "
@@ -110,7 +110,8 @@ def add_parser(commands) -> None:
     sweep.add_argument("--resume", action="store_true",
                        help="continue the sweep kept in --checkpoint DIR")
     sweep.add_argument("--out", default=None, metavar="FILE",
-                       help="write the results (.npz; read with ata_jax.load_sweep)")
+                       help="write the results (.npz, read with ata_jax.load_sweep; or "
+                            ".nc: netCDF of load_sweep(...).to_xarray(), needs xarray)")
     sweep.add_argument("--quiet", action="store_true", help="no progress lines")
     add_allocator_arguments(sweep)
     add_solver_argument(sweep)
@@ -119,12 +120,14 @@ def add_parser(commands) -> None:
 
 def run_sweep_command(arguments: argparse.Namespace) -> int:
     from ata_jax.allocators import policies_reading
-    from ata_jax.sweep import (SweepConfig, SweepError, model_fingerprint, print_progress,
-                               run_sweep)
-    from ata_jax.sweepfile import save_sweep
+    from ata_jax.progress import Progress, reporting
+    from ata_jax.sweep import SweepConfig, SweepError, model_fingerprint, run_sweep
+    from ata_jax.labelled import is_netcdf_path, write_netcdf
+    from ata_jax.sweepfile import save_sweep, sweep_results
 
     command = "ata-jax sweep"
     check_output_path(arguments.out, command)
+    check_netcdf_output(arguments.out, command)
     if arguments.resume and arguments.checkpoint is None:
         raise UsageError(f"{command}: --resume needs --checkpoint DIR (the sweep to continue)")
     if arguments.curves < 0 or arguments.curves > arguments.rounds:
@@ -172,11 +175,13 @@ def run_sweep_command(arguments: argparse.Namespace) -> int:
     from ata_jax.provenance import command_line as typed_command
 
     command_line = typed_command()  # as the user typed it, no path of this machine
+    progress = None if arguments.quiet else Progress("sweep")
     try:
-        result = run_sweep(config, entries, memory_mb=arguments.memory_mb,
-                           checkpoint_dir=arguments.checkpoint, resume=arguments.resume,
-                           command=command_line, solver=arguments.solver,
-                           progress=None if arguments.quiet else print_progress)
+        with reporting(progress):  # the bar ends before any message or table
+            result = run_sweep(config, entries, memory_mb=arguments.memory_mb,
+                               checkpoint_dir=arguments.checkpoint, resume=arguments.resume,
+                               command=command_line, solver=arguments.solver,
+                               progress=progress)
     except SweepError as error:
         raise UsageError(f"{command}: {error}") from None
     except KeyboardInterrupt:
@@ -184,7 +189,9 @@ def run_sweep_command(arguments: argparse.Namespace) -> int:
                 if arguments.checkpoint else "; nothing kept (use --checkpoint DIR)")
         print(f"{command}: interrupted{kept}", file=sys.stderr)
         return INTERRUPTED
-    if arguments.out is not None:
+    if is_netcdf_path(arguments.out):
+        write_netcdf(sweep_results(result, command=command_line).to_xarray(), arguments.out)
+    elif arguments.out is not None:
         save_sweep(arguments.out, result, command=command_line)
     print(format_table(result))
     print(f"compile {result.compile_s:.2f} s, run {result.run_s:.2f} s; chunks computed "

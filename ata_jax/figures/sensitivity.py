@@ -19,8 +19,7 @@ import numpy as np
 from ata_jax.figures.output import save_figure
 from ata_jax.figures.style import LEGEND_FONT_SIZE, MARKER_LINE, POLICY_COLOURS, draw_band
 from ata_jax.modelfile import resolve_time_model
-from ata_jax.sweep import (SweepConfig, model_fingerprint, parse_grid_values, print_progress,
-                           run_sweep)
+from ata_jax.sweep import SweepConfig, model_fingerprint, parse_grid_values, run_sweep
 
 MODELS = ("cifar", "heterogeneous")
 METRICS = (("runtime", "round time (per round)"), ("worker_time", "worker time (per round)"),
@@ -53,7 +52,7 @@ def reproduce(out_dir: pathlib.Path, quick: bool) -> list[pathlib.Path]:
             policies=policies, alpha=scales, alpha_mode="scale",
             eta=scales, eta_mode="scale", rounds=settings["rounds"], seeds=settings["seeds"],
             seed=settings["seed"], model_fingerprints=(model_fingerprint(model),))
-        result = run_sweep(config, {model.size: model}, progress=print_progress)
+        result = run_sweep(config, {model.size: model})  # progress: the command's
         count = len(scales)
         # grid order (alpha, eta): ATA along alpha at eta index 0, ATA-Empirical along eta
         rows = {"ata": result.totals[0, np.arange(count) * count],

@@ -14,6 +14,7 @@ from typing import Sequence
 import numpy as np
 
 from ata_jax.allocators import POLICY_NAMES
+from ata_jax.progress import ProgressLike, notify
 from ata_jax.simulate import PolicyResult, default_alpha, seed_keys, simulate
 from ata_jax.solvers import resolve_solver
 from ata_jax.timemodels import TimeModel
@@ -80,14 +81,16 @@ def train(problem: Problem, model: TimeModel, policies: Sequence[str] = POLICY_N
           learning_rate: float | None = None, alpha: float | None = None,
           eta: float | None = None, max_points: int = 1000, discount: float = 0.998,
           window: int = 500, counting: str = "task", solver: str = "auto",
-          spread: float = 1.0, explore_samples: int = 10,
-          confidence: str = "final") -> TrainingRun:
+          spread: float = 1.0, explore_samples: int = 10, confidence: str = "final",
+          progress: ProgressLike = None) -> TrainingRun:
     """Train `problem` with B = budget task gradients per round for K = num_rounds rounds on
     S = num_seeds seeds, and time it under each allocator in `policies` on `model`.
 
     learning_rate: None takes the problem's default for this optimizer ('sgd' or 'adam').
     alpha, eta, discount, window, counting, solver, spread, explore_samples, confidence: as
-    in `simulate` (alpha/eta default to the model's true values). max_points: at most this many checkpoints (≥ 2), round 0 included.
+    in `simulate` (alpha/eta default to the model's true values). max_points: at most this
+    many checkpoints (≥ 2), round 0 included.
+    progress: as in `simulate` (a line when the iterates are done, then the simulation's).
     Raises TrainingDivergedError if the iterates or the metric stop being finite, ValueError
     for bad settings.
     """
@@ -110,12 +113,15 @@ def train(problem: Problem, model: TimeModel, policies: Sequence[str] = POLICY_N
     iterates = compute_iterates(problem, transformation, keys, budget=budget, schedule=schedule)
     check_finite(problem, optimizer, learning_rate, iterates.first_nonfinite_round,
                  iterates.metric, schedule.rounds)
+    notify(progress, f"training: {num_seeds} seeds x {num_rounds} rounds done (compile "
+                     f"{iterates.compile_s:.1f} s, run {iterates.run_s:.1f} s)")
 
     simulation = simulate(model, policies, budget=budget, num_rounds=num_rounds,
                           num_seeds=num_seeds, seed=seed, alpha=alpha, eta=eta,
                           discount=discount, window=window, counting=counting,
                           record_rounds=True, solver=solver, spread=spread,
-                          explore_samples=explore_samples, confidence=confidence)
+                          explore_samples=explore_samples, confidence=confidence,
+                          progress=progress)
     runtime = {name: cumulative_at(result.per_round.round_time, schedule.rounds)
                for name, result in simulation.items()}
     worker_time = {name: cumulative_at(result.per_round.worker_time, schedule.rounds)
