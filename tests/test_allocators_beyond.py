@@ -283,3 +283,11 @@ def test_the_command_line_runs_the_new_allocators(tmp_path):
 def test_bad_allocator_settings_get_one_line(fails_with_one_line, arguments, needle):
     fails_with_one_line(["simulate", "--workers", "6", "--budget", "3", "--rounds", "5",
                          *arguments], needle)
+
+
+def test_the_eta_for_the_posters_ratio_is_interpolated_in_log_log():
+    from ata_jax.figures.cifar import interpolated_crossing
+
+    assert interpolated_crossing([1, 2, 4], [1.0, 2.0, 4.0], 3.0) == pytest.approx(3.0)
+    assert interpolated_crossing([1, 2, 4], [1.0, 1.5, 2.0], 1.0) == pytest.approx(1.0)
+    assert interpolated_crossing([1, 2, 4], [1.0, 2.0, 4.0], 5.0) is None

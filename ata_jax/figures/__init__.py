@@ -18,6 +18,7 @@ FIGURES = {
     "theory": "ata_jax.figures.theory",
     "trace": "ata_jax.figures.trace",
     "clusters": "ata_jax.figures.clusters",
+    "allocators": "ata_jax.figures.allocators",
 }
 """Figure name -> module that draws it."""
 

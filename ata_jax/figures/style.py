@@ -16,9 +16,10 @@ POLICY_COLOURS: dict[str, str] = {
     "ata": "tab:blue", "ata-empirical": "tab:orange", "gta": "tab:green", "uta": "tab:red",
     "ofta": "tab:purple", "ata-window": "tab:olive", "ata-empirical-window": "tab:brown",
     "ata-discounted": "tab:cyan", "ata-empirical-discounted": "tab:pink",
-    "ofta-moving": "tab:gray"}
-"""Matplotlib's ten tab colours, one per name in `ata_jax.allocators.ALL_POLICY_NAMES`; the
-paper's five keep the order of matplotlib's default cycle."""
+    "ofta-moving": "tab:gray", "thompson": "midnightblue", "explore-commit": "darkgoldenrod",
+    "msync": "yellowgreen", "ofta-expected": "black"}
+"""One colour per name in `ata_jax.allocators.ALL_POLICY_NAMES`: matplotlib's ten tab colours
+(the paper's five in the order of its default cycle), then four named ones."""
 
 LINE_WIDTH = 1.2
 BAND_ALPHA = 0.2
