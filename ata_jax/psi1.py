@@ -16,6 +16,10 @@ from typing import Callable
 from scipy import integrate, optimize, special
 
 
+MAX_BRACKET_STEPS = 60
+"""Halvings or doublings a bracket search may take (2⁶⁰ spans any float32 ratio)."""
+
+
 def orlicz_expectation(log_density: Callable[[float], float], lower: float, upper: float,
                        mean: float, c: float) -> float:
     """E exp(|X − mean|/c) for X with log-density `log_density` on [lower, upper].
@@ -46,10 +50,19 @@ def psi1_norm(log_density: Callable[[float], float], lower: float, upper: float,
 
     low = tail_scale * 1.05 if tail_scale > 0 else 1e-3
     high = max(low * 2.0, 1.0)
-    while excess(high) > 0:
+    # each search is capped so that no parameter can make it run forever
+    for _ in range(MAX_BRACKET_STEPS):
+        if not excess(high) > 0:
+            break
         high *= 2.0
-    while excess(low) < 0:  # approach the tail limit (or 0) until the bracket holds
+    else:
+        raise ArithmeticError(f"no upper bracket below {high:g}")
+    for _ in range(MAX_BRACKET_STEPS):  # approach the tail limit (or 0) until the bracket holds
+        if not excess(low) < 0:
+            break
         low = tail_scale + 0.5 * (low - tail_scale)
+    else:
+        raise ArithmeticError(f"no lower bracket above {low:g}")
     return optimize.brentq(excess, low, high, xtol=1e-14, rtol=1e-12)
 
 

@@ -7,10 +7,10 @@ import math
 import sys
 
 from ata_jax.cli.common import (INTERRUPTED, UsageError, add_cluster_arguments,
-                                add_solver_argument, check_output_path, discount_value,
-                                format_number, learner_parameters, metric_columns, name_list,
-                                policy_list, positive_float, positive_int, seed_int,
-                                worker_configurations, worker_list)
+                                add_solver_argument, check_limit, check_output_path,
+                                discount_value, format_number, learner_parameters,
+                                metric_columns, name_list, policy_list, positive_float,
+                                positive_int, seed_int, worker_configurations, worker_list)
 from ata_jax.files import write_json_atomically
 
 
@@ -146,13 +146,23 @@ def run_simulate(arguments: argparse.Namespace) -> int:
     from ata_jax.configurations import ConfigurationError
     from ata_jax.simulate import device_count, device_kind, simulate
 
+    from ata_jax.limits import check_host_results, check_run_sizes
+    from ata_jax.metrics import METRICS
+
     command = "ata-jax simulate"
     check_output_path(arguments.out, command)
+    sizes = dict(budget=arguments.budget, num_rounds=arguments.rounds,
+                 num_seeds=arguments.seeds, counting=arguments.counting)
+    check_limit(command, check_run_sizes, workers=arguments.workers or (), **sizes)
     entries = configurations(command, arguments)
     if not entries:
         raise UsageError(f"{command}: no configurations to run")
     if arguments.policies is None:  # the change-following ones when any model changes
         arguments.policies = max((default_policies(model) for _, model in entries), key=len)
+    check_limit(command, check_run_sizes, policies=arguments.policies, **sizes)
+    check_limit(command, check_host_results, len(entries) * arguments.seeds,
+                len(arguments.policies), len(METRICS),
+                arguments.rounds if arguments.per_round else 0, "drop --per-round")
     configs, parameters = [], []
     for label, model in entries:
         alpha, eta = learner_parameters(command, model, arguments.policies, arguments.alpha,
