@@ -39,9 +39,13 @@ class LimitError(ValueError):
 
 def check_run_sizes(*, budget: int, num_rounds: int, num_seeds: int, first_seed: int = 0,
                     workers: Sequence[int] = (), policies: Sequence[str] = (),
-                    counting: str = "task") -> None:
-    """A LimitError for B, K, S or an n beyond its limit, or for a never-forgetting learner
-    whose float32 sample counts could pass 2²⁴ (K·B tasks on one worker)."""
+                    counting: str = "task", window: int = 1) -> None:
+    """A LimitError for B, K, S, an n or the window W beyond its limit, or for a
+    never-forgetting learner whose float32 sample counts could pass 2²⁴ (K·B tasks on one
+    worker)."""
+    if window > MAX_ROUNDS:
+        raise LimitError(f"--window {window} is above {MAX_ROUNDS} (round numbers are "
+                         "32-bit); a window of K rounds already remembers the whole run")
     if budget > MAX_BUDGET:
         raise LimitError(f"--budget {budget} is above {MAX_BUDGET} (a round's task list "
                          "compares every task with every loaded worker: time and memory per "

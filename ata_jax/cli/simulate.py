@@ -152,7 +152,8 @@ def run_simulate(arguments: argparse.Namespace) -> int:
     command = "ata-jax simulate"
     check_output_path(arguments.out, command)
     sizes = dict(budget=arguments.budget, num_rounds=arguments.rounds,
-                 num_seeds=arguments.seeds, counting=arguments.counting)
+                 num_seeds=arguments.seeds, counting=arguments.counting,
+                 window=arguments.window)
     check_limit(command, check_run_sizes, workers=arguments.workers or (), **sizes)
     entries = configurations(command, arguments)
     if not entries:

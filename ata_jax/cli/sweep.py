@@ -135,7 +135,8 @@ def run_sweep_command(arguments: argparse.Namespace) -> int:
     for budget in arguments.budget:
         check_limit(command, check_run_sizes, budget=budget, num_rounds=arguments.rounds,
                     num_seeds=arguments.seeds, workers=arguments.workers or (),
-                    policies=arguments.policies, counting=arguments.counting)
+                    policies=arguments.policies, counting=arguments.counting,
+                    window=arguments.window)
     entries = worker_configurations(
         command, arguments.time_model, list(arguments.workers) if arguments.workers else None,
         arguments.random_clusters, arguments.heterogeneity, seed=arguments.seed,
