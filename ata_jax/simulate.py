@@ -252,7 +252,7 @@ def simulate(model: TimeModel | Sequence[TimeModel], policies: Sequence[str] = P
              first_seed: int = 0, prior_mean: Sequence[float] | None = None,
              prior_count: float | Sequence[float] = 1.0, memory_mb: float | None = None,
              progress: Callable[[str], None] | None = None,
-             solver: str = "auto") -> dict[str, PolicyResult]:
+             solver: str = "auto", checkpoint=None) -> dict[str, PolicyResult]:
     """Run each policy on the same seeds and the same task draws.
 
     The seeds are first_seed..first_seed+num_seeds−1 of the master seed `seed`: processes
@@ -270,6 +270,9 @@ def simulate(model: TimeModel | Sequence[TimeModel], policies: Sequence[str] = P
     machine's memory, `memory.default_memory_mb`); chunk boundaries never change a result.
     `progress(line)` hears of each chunk when there are several. solver: "cpu", "portable"
     or "auto" (`ata_jax.solvers.resolve_solver`: cpu on a CPU), the same results either way.
+    checkpoint: a `checkpoints.ChunkStore` keeping every finished chunk (one group per policy,
+    and per batch of configurations), so that a killed run resumed with the same store
+    computes only the rest, bit-identically.
 
     `model` may also be a sequence of models (worker configurations): the result is then a
     list with one such dict per model, each equal to running that model alone with the same
@@ -283,7 +286,7 @@ def simulate(model: TimeModel | Sequence[TimeModel], policies: Sequence[str] = P
             seed=seed, alpha=alpha, eta=eta, discount=discount, window=window,
             counting=counting, record_rounds=record_rounds, on_result=on_result,
             first_seed=first_seed, prior_mean=prior_mean, prior_count=prior_count,
-            memory_mb=memory_mb, progress=progress, solver=solver)
+            memory_mb=memory_mb, progress=progress, solver=solver, checkpoint=checkpoint)
     specs = [policy_spec(name) for name in policies]  # an unknown name fails before any work
     solver = resolve_solver(solver)
     hyperparameters = Hyperparameters(
@@ -298,8 +301,8 @@ def simulate(model: TimeModel | Sequence[TimeModel], policies: Sequence[str] = P
     for name, spec in zip(policies, specs):
         summary, compile_s, run_s = _run_in_chunks(
             keys, model, hyperparameters, per_run=False, memory_mb=memory_mb,
-            progress=progress, policy_name=name, budget=budget, num_rounds=num_rounds,
-            counting=counting, record_rounds=record_rounds,
+            progress=progress, store=checkpoint, group=name, policy_name=name,
+            budget=budget, num_rounds=num_rounds, counting=counting, record_rounds=record_rounds,
             window_capacity=window if spec.needs_window else 0, solver=solver)
         results[name] = PolicyResult(summary.totals, summary.per_round, compile_s, run_s)
         if on_result is not None:
@@ -316,7 +319,7 @@ def simulate_configurations(
         first_seed: int = 0, prior_mean: Sequence[float] | None = None,
         prior_count: float | Sequence[float] = 1.0, memory_mb: float | None = None,
         progress: Callable[[str], None] | None = None,
-        solver: str = "auto") -> list[dict[str, PolicyResult]]:
+        solver: str = "auto", checkpoint=None) -> list[dict[str, PolicyResult]]:
     """Each policy on every model (configuration) with the same seeds: one result dict per
     model, equal to `simulate(model, ...)` of that model alone to float32 rounding.
 
@@ -335,7 +338,7 @@ def simulate_configurations(
     models = list(models)
     results: list[dict[str, PolicyResult]] = [{} for _ in models]
     seed_batch = seed_keys(seed, num_seeds, first_seed)
-    for members in batches(models):
+    for batch, members in enumerate(batches(models)):
         size = max(models[index].size for index in members)
         stacked = stack_models([models[index] for index in members],
                                [f"configuration {index}" for index in members])
@@ -361,7 +364,8 @@ def simulate_configurations(
         for name, spec in zip(policies, specs):
             summary, compile_s, run_s = _run_in_chunks(
                 keys, run_model, run_hyperparameters, per_run=True, memory_mb=memory_mb,
-                progress=progress, policy_name=name, budget=budget, num_rounds=num_rounds,
+                progress=progress, store=checkpoint, group=f"{name}-batch{batch}",
+                policy_name=name, budget=budget, num_rounds=num_rounds,
                 counting=counting, record_rounds=record_rounds,
                 window_capacity=window if spec.needs_window else 0, solver=solver)
             summary = jax.tree.map(
@@ -376,10 +380,12 @@ def simulate_configurations(
 
 
 def _run_in_chunks(keys, model, hyperparameters, *, per_run: bool, memory_mb: float | None,
-                   progress, **static):
+                   progress, store=None, group: str = "", **static):
     """Run the batch of keys [R] (with per_run, also the model's and hyperparameters' [R]
     leaves) in equal chunks that fit memory_mb, the last one padded with copies of the last
-    run; returns (SeedSummary of float64 NumPy [R, ...], compile seconds, run seconds)."""
+    run; returns (SeedSummary of float64 NumPy [R, ...], compile seconds, run seconds).
+    store: a `checkpoints.ChunkStore` that keeps each finished chunk of `group` (and fixes
+    its chunk size), so that a resumed run loads them instead of computing them."""
     from ata_jax.memory import bytes_per_run, default_memory_mb, plan_chunk_runs
 
     runs, devices = keys.shape[0], jax.local_device_count()
@@ -395,9 +401,16 @@ def _run_in_chunks(keys, model, hyperparameters, *, per_run: bool, memory_mb: fl
                          f"than the memory budget of {memory_bytes / 2**20:.1f} MB: raise "
                          "--memory-mb, or record fewer rounds")
     size = plan_chunk_runs(runs, run_bytes, memory_bytes, devices)
+    if store is not None:
+        size = store.chunk_runs(group, size)
     count = -(-runs // size)
     compiled, compile_s, run_s, pieces = None, 0.0, 0.0, []
     for chunk in range(count):
+        valid = min(size, runs - chunk * size)
+        saved = None if store is None else store.load(group, chunk)
+        if saved is not None:
+            pieces.append(_summary_from_arrays(saved, valid))
+            continue
         index = np.minimum(np.arange(chunk * size, (chunk + 1) * size), runs - 1)
         take = lambda tree: jax.tree.map(lambda leaf: leaf[index], tree) if per_run else tree
         arguments = (keys[index], take(model), take(hyperparameters))
@@ -406,13 +419,40 @@ def _run_in_chunks(keys, model, hyperparameters, *, per_run: bool, memory_mb: fl
         start = time.perf_counter()
         summary = jax.block_until_ready(compiled(*arguments))
         run_s += time.perf_counter() - start
-        valid = min(size, runs - chunk * size)
         pieces.append(jax.tree.map(lambda values: np.asarray(values[:valid], np.float64),
                                    summary))
+        if store is not None:
+            store.save(group, chunk, _summary_arrays(pieces[-1]))
         if progress is not None and count > 1:
             progress(f"{static['policy_name']}: chunk {chunk + 1}/{count} of {size} runs done")
     summary = jax.tree.map(lambda *values: np.concatenate(values), *pieces)
     return summary, compile_s, run_s
+
+
+def _summary_arrays(summary: SeedSummary) -> dict[str, np.ndarray]:
+    """A chunk's SeedSummary as named arrays ("totals.<metric>", "per_round.<curve>")."""
+    arrays = {f"totals.{name}": values for name, values in summary.totals._asdict().items()}
+    if summary.per_round is not None:
+        arrays.update({f"per_round.{name}": values
+                       for name, values in summary.per_round._asdict().items()})
+    return arrays
+
+
+def _summary_from_arrays(arrays: dict[str, np.ndarray], runs: int) -> SeedSummary:
+    """The SeedSummary of `_summary_arrays` (a ValueError when it is not one of `runs`)."""
+    try:
+        totals = Totals(**{name: arrays[f"totals.{name}"] for name in Totals._fields})
+        per_round = None
+        if any(name.startswith("per_round.") for name in arrays):
+            per_round = PerRound(**{name: arrays[f"per_round.{name}"]
+                                    for name in PerRound._fields})
+    except KeyError as missing:
+        raise ValueError(f"a checkpoint chunk lacks {missing}: start in a new directory") \
+            from None
+    if any(np.shape(values)[0] != runs for values in jax.tree.leaves((totals, per_round))):
+        raise ValueError("a checkpoint chunk does not match the run's plan: start in a new "
+                         "directory")
+    return SeedSummary(totals, per_round)
 
 
 def _prior_array(values, num_workers: int, name: str) -> jax.Array:

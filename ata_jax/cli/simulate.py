@@ -75,6 +75,12 @@ def add_parser(commands) -> None:
     simulate.add_argument("--memory-mb", type=positive_float, default=None, metavar="MB",
                           help="memory budget of one chunk of runs (default: a quarter of "
                                "this machine's memory); more runs are done chunk by chunk")
+    simulate.add_argument("--checkpoint", default=None, metavar="DIR",
+                          help="keep each finished chunk in DIR (absent or empty for a new "
+                               "run), so that a killed run can be resumed")
+    simulate.add_argument("--resume", action="store_true",
+                          help="continue the run kept in --checkpoint DIR (the same command "
+                               "line), computing only its unfinished chunks")
     simulate.add_argument("--out", default=None, metavar="FILE",
                           help="write the results as JSON (updated as each policy finishes)")
     add_solver_argument(simulate)
@@ -198,12 +204,14 @@ def run_simulate(arguments: argparse.Namespace) -> int:
 
     from ata_jax.sweep import print_progress
 
+    store = open_store(command, arguments, configs, [model for _, model in entries])
+
     settings = dict(budget=arguments.budget, num_rounds=arguments.rounds,
                     num_seeds=arguments.seeds, seed=arguments.seed,
                     discount=arguments.discount, window=arguments.window,
                     counting=arguments.counting, record_rounds=arguments.per_round,
                     memory_mb=arguments.memory_mb, progress=print_progress,
-                    solver=arguments.solver)
+                    solver=arguments.solver, checkpoint=store)
     try:
         if single:
             alpha, eta = parameters[0]
@@ -218,6 +226,8 @@ def run_simulate(arguments: argparse.Namespace) -> int:
         finished = [f"{name}" if single else f"{index}:{name}"
                     for index, entry in enumerate(documents) for name in entry["policies"]]
         where = f"; saved to {arguments.out}" if arguments.out else ""
+        if store is not None:
+            where += f"; finished chunks kept in {arguments.checkpoint} (add --resume)"
         print(f"ata-jax simulate: interrupted; finished policies: "
               f"{', '.join(finished) or 'none'}{where}", file=sys.stderr)
         return INTERRUPTED
@@ -236,6 +246,30 @@ def run_simulate(arguments: argparse.Namespace) -> int:
     print(f"compile {timing['compile_s']:.2f} s ({timing['compiles']} programs), run "
           f"{timing['run_s']:.2f} s on {timing['device_count']} x {timing['device']}")
     return 0
+
+
+CHECKPOINT_FORMAT = "ata-jax-simulate-checkpoint/1"
+
+
+def open_store(command: str, arguments, configs: list[dict], models: list):
+    """The `checkpoints.ChunkStore` of --checkpoint (None without it): its manifest pins
+    every configuration's config and model fingerprint, so --resume refuses a changed run."""
+    from ata_jax.checkpoints import ChunkStore
+    from ata_jax.provenance import command_line
+    from ata_jax.sweep import model_fingerprint
+
+    if arguments.checkpoint is None:
+        if arguments.resume:
+            raise UsageError(f"{command}: --resume needs --checkpoint DIR (the run to "
+                             "continue)")
+        return None
+    config = {"configurations": configs,
+              "model_fingerprints": [model_fingerprint(model) for model in models]}
+    try:
+        return ChunkStore(arguments.checkpoint, CHECKPOINT_FORMAT, config, arguments.resume,
+                          command_line(), arguments.memory_mb, "simulation", UsageError)
+    except UsageError as error:
+        raise UsageError(f"{command}: {error}") from None
 
 
 def _finite_or_none(value: float) -> float | None:
