@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ata_jax.cli.common import (INTERRUPTED, UsageError, add_solver_argument,
+from ata_jax.cli.common import (INTERRUPTED, UsageError, add_solver_argument, check_limit,
                                 check_output_path, format_number, learner_parameters,
                                 load_time_model, policy_list, positive_float, positive_int,
                                 seed_int)
@@ -91,6 +91,11 @@ def run_document(arguments: argparse.Namespace) -> dict:
     if arguments.points < 2:
         raise UsageError(f"{command}: --points must be >= 2 (the start and round K), got "
                          f"{arguments.points}")
+    from ata_jax.limits import check_run_sizes
+
+    check_limit(command, check_run_sizes, budget=arguments.budget, num_rounds=arguments.rounds,
+                num_seeds=arguments.seeds, policies=arguments.policies,
+                workers=[arguments.workers] if arguments.workers else ())
     model = load_time_model(command, arguments.time_model, arguments.workers, arguments.rounds,
                             [arguments.budget])
     alpha, eta = learner_parameters(command, model, arguments.policies, arguments.alpha,
