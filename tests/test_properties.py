@@ -13,7 +13,9 @@ from unittest import mock
 import jax
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+
+pytest.importorskip("hypothesis", reason="pip install '.[test]' (hypothesis)")
+from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st
 
 from ata_jax import allocation, portable
