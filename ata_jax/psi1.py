@@ -11,9 +11,14 @@ from __future__ import annotations
 
 import functools
 import math
+import warnings
 from typing import Callable
 
 from scipy import integrate, optimize, special
+
+
+MAX_BRACKET_STEPS = 60
+"""Halvings or doublings a bracket search may take (2⁶⁰ spans any float32 ratio)."""
 
 
 def orlicz_expectation(log_density: Callable[[float], float], lower: float, upper: float,
@@ -29,7 +34,12 @@ def orlicz_expectation(log_density: Callable[[float], float], lower: float, uppe
     total = 0.0
     for a, b in ((lower, mean), (mean, upper)):
         if a < b:
-            value, _ = integrate.quad(integrand, a, b, limit=400, epsabs=1e-13, epsrel=1e-11)
+            with warnings.catch_warnings():
+                # the tolerances are far below float32's; at large gamma shapes quad warns
+                # about its last digits (the norms stay smooth in the shape to 1e-4)
+                warnings.simplefilter("ignore", integrate.IntegrationWarning)
+                value, _ = integrate.quad(integrand, a, b, limit=400, epsabs=1e-13,
+                                          epsrel=1e-11)
             total += value
     return total
 
@@ -46,10 +56,19 @@ def psi1_norm(log_density: Callable[[float], float], lower: float, upper: float,
 
     low = tail_scale * 1.05 if tail_scale > 0 else 1e-3
     high = max(low * 2.0, 1.0)
-    while excess(high) > 0:
+    # each search is capped so that no parameter can make it run forever
+    for _ in range(MAX_BRACKET_STEPS):
+        if not excess(high) > 0:
+            break
         high *= 2.0
-    while excess(low) < 0:  # approach the tail limit (or 0) until the bracket holds
+    else:
+        raise ArithmeticError(f"no upper bracket below {high:g}")
+    for _ in range(MAX_BRACKET_STEPS):  # approach the tail limit (or 0) until the bracket holds
+        if not excess(low) < 0:
+            break
         low = tail_scale + 0.5 * (low - tail_scale)
+    else:
+        raise ArithmeticError(f"no lower bracket above {low:g}")
     return optimize.brentq(excess, low, high, xtol=1e-14, rtol=1e-12)
 
 

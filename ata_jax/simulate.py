@@ -329,7 +329,7 @@ def simulate(model: TimeModel | Sequence[TimeModel], policies: Sequence[str] = P
              progress: ProgressLike = None,
              solver: str = "auto", spread: float = 1.0, explore_samples: int = 10,
              confidence: str = "final", expected_regret: bool = False,
-             expected_optimum=None) -> SimulationResults | ConfigurationResults:
+             expected_optimum=None, checkpoint=None) -> SimulationResults | ConfigurationResults:
     """Run each policy on the same seeds and the same task draws.
 
     The seeds are first_seed..first_seed+num_seeds−1 of the master seed `seed`: processes
@@ -355,6 +355,9 @@ def simulate(model: TimeModel | Sequence[TimeModel], policies: Sequence[str] = P
     expected-time regret against a*_E (`ata_jax.expected`), which `ofta-expected` plays;
     a*_E (int[n], or an `ExpectedOptimum`; a list of them for several models) is searched
     for when not given and needed.
+    checkpoint: a `checkpoints.ChunkStore` keeping every finished chunk (one group per policy,
+    and per batch of configurations), so that a killed run resumed with the same store
+    computes only the rest, bit-identically.
     The result is a `SimulationResults`: a dict policy name -> PolicyResult with the
     settings and `.to_xarray()`.
 
@@ -373,7 +376,8 @@ def simulate(model: TimeModel | Sequence[TimeModel], policies: Sequence[str] = P
             first_seed=first_seed, prior_mean=prior_mean, prior_count=prior_count,
             memory_mb=memory_mb, progress=progress, solver=solver, spread=spread,
             explore_samples=explore_samples, confidence=confidence,
-            expected_regret=expected_regret, expected_optimum=expected_optimum)
+            expected_regret=expected_regret, expected_optimum=expected_optimum,
+            checkpoint=checkpoint)
     specs = [policy_spec(name) for name in policies]  # an unknown name fails before any work
     solver = resolve_solver(solver)
     check_policy_inputs([model], policies, budget=budget, num_rounds=num_rounds,
@@ -397,8 +401,8 @@ def simulate(model: TimeModel | Sequence[TimeModel], policies: Sequence[str] = P
         summary, compile_s, run_s = _run_in_chunks(
             keys, model, hyperparameters, per_run=False, memory_mb=memory_mb,
             progress=progress, runs_before=position * num_seeds,
-            runs_total=len(policies) * num_seeds, policy_name=name, budget=budget,
-            num_rounds=num_rounds,
+            runs_total=len(policies) * num_seeds, store=checkpoint, group=name,
+            policy_name=name, budget=budget, num_rounds=num_rounds,
             counting=counting, record_rounds=record_rounds,
             window_capacity=window if spec.needs_window else 0, solver=solver,
             confidence=confidence, expected_regret=expected_regret)
@@ -427,7 +431,7 @@ def simulate_configurations(
         progress: ProgressLike = None,
         solver: str = "auto", spread: float = 1.0, explore_samples: int = 10,
         confidence: str = "final", expected_regret: bool = False,
-        expected_optimum=None) -> ConfigurationResults:
+        expected_optimum=None, checkpoint=None) -> ConfigurationResults:
     """Each policy on every model (configuration) with the same seeds: one result dict per
     model, equal to `simulate(model, ...)` of that model alone to float32 rounding.
 
@@ -461,7 +465,7 @@ def simulate_configurations(
     results: list[dict[str, PolicyResult]] = [{} for _ in models]
     seed_batch = seed_keys(seed, num_seeds, first_seed)
     runs_done, runs_total = 0, len(policies) * len(models) * num_seeds
-    for members in batches(models):
+    for batch, members in enumerate(batches(models)):
         size = max(models[index].size for index in members)
         stacked = stack_models([models[index] for index in members],
                                [f"configuration {index}" for index in members])
@@ -493,6 +497,7 @@ def simulate_configurations(
             summary, compile_s, run_s = _run_in_chunks(
                 keys, run_model, run_hyperparameters, per_run=True, memory_mb=memory_mb,
                 progress=progress, runs_before=runs_done, runs_total=runs_total,
+                store=checkpoint, group=f"{name}-batch{batch}",
                 policy_name=name, budget=budget, num_rounds=num_rounds,
                 counting=counting, record_rounds=record_rounds,
                 window_capacity=window if spec.needs_window else 0, solver=solver,
@@ -515,12 +520,15 @@ def simulate_configurations(
 
 
 def _run_in_chunks(keys, model, hyperparameters, *, per_run: bool, memory_mb: float | None,
-                   progress, runs_before: int = 0, runs_total: int | None = None, **static):
+                   progress, runs_before: int = 0, runs_total: int | None = None,
+                   store=None, group: str = "", **static):
     """Run the batch of keys [R] (with per_run, also the model's and hyperparameters' [R]
     leaves) in equal chunks that fit memory_mb, the last one padded with copies of the last
     run; returns (SeedSummary of float64 NumPy [R, ...], compile seconds, run seconds).
     After each chunk `progress` hears runs_before + the runs done of runs_total (a line
-    too when there are several chunks)."""
+    too when there are several chunks). store: a `checkpoints.ChunkStore` that keeps each
+    finished chunk of `group` (and fixes its chunk size), so that a resumed run loads them
+    instead of computing them."""
     from ata_jax.memory import bytes_per_run, default_memory_mb, plan_chunk_runs
 
     runs, devices = keys.shape[0], jax.local_device_count()
@@ -536,10 +544,17 @@ def _run_in_chunks(keys, model, hyperparameters, *, per_run: bool, memory_mb: fl
                          f"than the memory budget of {memory_bytes / 2**20:.1f} MB: raise "
                          "--memory-mb, or record fewer rounds")
     size = plan_chunk_runs(runs, run_bytes, memory_bytes, devices)
+    if store is not None:
+        size = store.chunk_runs(group, size)
     count = -(-runs // size)
     compiled, compile_s, run_s, pieces = None, 0.0, 0.0, []
     notify(progress, None, done=runs_before, total=runs_total)  # a bar shows while compiling
     for chunk in range(count):
+        valid = min(size, runs - chunk * size)
+        saved = None if store is None else store.load(group, chunk)
+        if saved is not None:
+            pieces.append(_summary_from_arrays(saved, valid))
+            continue
         index = np.minimum(np.arange(chunk * size, (chunk + 1) * size), runs - 1)
         take = lambda tree: jax.tree.map(lambda leaf: leaf[index], tree) if per_run else tree
         arguments = (keys[index], take(model), take(hyperparameters))
@@ -548,9 +563,10 @@ def _run_in_chunks(keys, model, hyperparameters, *, per_run: bool, memory_mb: fl
         start = time.perf_counter()
         summary = jax.block_until_ready(compiled(*arguments))
         run_s += time.perf_counter() - start
-        valid = min(size, runs - chunk * size)
         pieces.append(jax.tree.map(lambda values: np.asarray(values[:valid], np.float64),
                                    summary))
+        if store is not None:
+            store.save(group, chunk, _summary_arrays(pieces[-1]))
         line = (f"{static['policy_name']}: chunk {chunk + 1}/{count} of {size} runs done"
                 if count > 1 else None)
         notify(progress, line, done=runs_before + chunk * size + valid, total=runs_total)
@@ -565,7 +581,7 @@ def default_alpha(model: TimeModel, confidence: str = "final") -> float:
 
 
 MAX_EXPLORE_SAMPLES = 2**24
-"""The most samples explore-then-commit may ask for: counts are float32, exact up to 2^24."""
+"""The most samples explore-then-commit may ask for: m is a float32, exact up to 2^24."""
 
 
 def check_policy_inputs(models: Sequence[TimeModel], policies: Sequence[str], *, budget: int,
@@ -605,6 +621,32 @@ def _optimum_counts(given, model: TimeModel, budget: int) -> jax.Array:
         raise ValueError(f"an expected-time optimum must be {model.size} counts >= 0 that sum "
                          f"to B = {budget}")
     return jnp.asarray(counts, jnp.int32)
+
+
+def _summary_arrays(summary: SeedSummary) -> dict[str, np.ndarray]:
+    """A chunk's SeedSummary as named arrays ("totals.<metric>", "per_round.<curve>")."""
+    arrays = {f"totals.{name}": values for name, values in summary.totals._asdict().items()}
+    if summary.per_round is not None:
+        arrays.update({f"per_round.{name}": values
+                       for name, values in summary.per_round._asdict().items()})
+    return arrays
+
+
+def _summary_from_arrays(arrays: dict[str, np.ndarray], runs: int) -> SeedSummary:
+    """The SeedSummary of `_summary_arrays` (a ValueError when it is not one of `runs`)."""
+    try:
+        totals = Totals(**{name: arrays[f"totals.{name}"] for name in Totals._fields})
+        per_round = None
+        if any(name.startswith("per_round.") for name in arrays):
+            per_round = PerRound(**{name: arrays[f"per_round.{name}"]
+                                    for name in PerRound._fields})
+    except KeyError as missing:
+        raise ValueError(f"a checkpoint chunk lacks {missing}: start in a new directory") \
+            from None
+    if any(np.shape(values)[0] != runs for values in jax.tree.leaves((totals, per_round))):
+        raise ValueError("a checkpoint chunk does not match the run's plan: start in a new "
+                         "directory")
+    return SeedSummary(totals, per_round)
 
 
 def _prior_array(values, num_workers: int, name: str) -> jax.Array:

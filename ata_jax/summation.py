@@ -25,14 +25,19 @@ def compensated_zeros(shape=(), dtype=jnp.float32) -> CompensatedSum:
 
 
 def compensated_add(accumulator: CompensatedSum, value: jax.Array) -> CompensatedSum:
-    """accumulator + value (elementwise), Neumaier's variant (robust when |value| > |total|)."""
+    """accumulator + value (elementwise): Neumaier's two-sum (robust when |value| > |total|),
+    then the pair renormalised so that |compensation| stays within an ulp of |total|."""
     total, compensation = accumulator
     value = jnp.asarray(value, total.dtype)
     new_total = total + value
     lost = jnp.where(jnp.abs(total) >= jnp.abs(value),
                      (total - new_total) + value,
                      (value - new_total) + total)
-    return CompensatedSum(new_total, compensation + lost)
+    # fold the compensation back in at once (a fast two-sum): left to grow, it would itself
+    # become a plain float32 sum and stall once it passes 2^24 of the terms' size
+    carried = compensation + lost
+    folded = new_total + carried
+    return CompensatedSum(folded, carried - (folded - new_total))
 
 
 def compensated_value(accumulator: CompensatedSum) -> jax.Array:

@@ -35,7 +35,6 @@ import dataclasses
 import functools
 import hashlib
 import itertools
-import json
 import math
 import os
 import re
@@ -51,7 +50,8 @@ from jax.sharding import PartitionSpec as P
 from ata_jax import compilation
 from ata_jax.allocators import (Hyperparameters, make_policy, needs_expected_optimum,
                                 policy_spec)
-from ata_jax.files import remove_temporary_files, write_json_atomically, write_npz_atomically
+from ata_jax.checkpoints import MANIFEST, chunk_path, open_checkpoint_directory
+from ata_jax.files import write_npz_atomically
 from ata_jax.memory import bytes_per_run, plan_chunk_runs
 from ata_jax.metrics import CURVE_NAMES, METRIC_NAMES
 from ata_jax.progress import ProgressLike, notify
@@ -65,7 +65,6 @@ CURVE_FIELDS = CURVE_NAMES
 """Per-round figures that `curve_points` decimates (block means over rounds)."""
 GRID_HYPERPARAMETERS = ("alpha", "eta", "discount")
 """The traced hyperparameters a sweep's grid varies."""
-MANIFEST = "manifest.json"
 CHECKPOINT_FORMAT = "ata-jax-sweep-checkpoint/3"  # /3: groups are (policy, B, batch)
 
 
@@ -633,19 +632,15 @@ def _compiled_chunk(keys, hyperparameters, model, **static):
 
 # ----------------------------------------------------------------------------- checkpoints
 
-def _chunk_path(directory: str, group: str, index: int) -> str:
-    return os.path.join(directory, f"{group}.chunk{index:05d}.npz")
-
-
 def save_chunk(directory: str, group: str, index: int, totals: np.ndarray,
                curves: np.ndarray) -> None:
     """Write one finished chunk atomically (temporary file, then rename)."""
-    write_npz_atomically(_chunk_path(directory, group, index), totals=totals, curves=curves)
+    write_npz_atomically(chunk_path(directory, group, index), totals=totals, curves=curves)
 
 
 def load_chunk(directory: str, group: str, index: int, runs: int, curve_points: int):
     """(totals, curves) of a finished chunk, or None if it was not finished."""
-    path = _chunk_path(directory, group, index)
+    path = chunk_path(directory, group, index)
     if not os.path.exists(path):
         return None
     with np.load(path, allow_pickle=False) as stored:
@@ -658,59 +653,13 @@ def load_chunk(directory: str, group: str, index: int, runs: int, curve_points: 
 
 def open_checkpoint(directory: str, config: SweepConfig, plan: dict[str, int], resume: bool,
                     command: str, memory_mb: float) -> dict[str, int]:
-    """Start or reopen a checkpoint directory; returns the chunk plan to follow.
+    """Start or reopen a sweep's checkpoint directory (`checkpoints.open_checkpoint_directory`);
+    returns the chunk plan to follow, which on resume must name this sweep's groups."""
+    kept = open_checkpoint_directory(directory, CHECKPOINT_FORMAT, config.to_dict(), plan,
+                                     resume, command, memory_mb, "sweep", SweepError)
+    if set(kept) != set(plan):
+        raise SweepError(f"--resume: the chunk plan in {os.path.join(directory, MANIFEST)} "
+                         "does not name this sweep's groups: start the sweep in a new "
+                         "directory")
+    return kept
 
-    New sweep (resume False): `directory` must be absent or empty; writes the manifest.
-    Resume: the manifest's configuration must equal `config`; its chunk plan is kept (a
-    different --memory-mb does not move chunk boundaries of a started sweep).
-    """
-    manifest_path = os.path.join(directory, MANIFEST)
-    if resume:
-        if not os.path.exists(manifest_path):
-            raise SweepError(f"--resume: {directory} holds no sweep (no {MANIFEST})")
-        try:
-            with open(manifest_path) as stream:
-                manifest = json.load(stream)
-            written = manifest.get("format")
-            if written != CHECKPOINT_FORMAT:
-                raise SweepError(f"--resume: {directory} was written in checkpoint format "
-                                 f"{written!r}, this version reads {CHECKPOINT_FORMAT!r}: "
-                                 "start the sweep in a new directory")
-            stored = SweepConfig.from_dict(manifest["config"])
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
-            if isinstance(error, SweepError):
-                raise
-            raise SweepError(f"--resume: cannot read {manifest_path}: {error}") from None
-        if stored != config:
-            differ = [key for key, value in config.to_dict().items()
-                      if manifest["config"].get(key) != value]
-            raise SweepError(f"--resume: {directory} holds a sweep with a different "
-                             f"configuration ({', '.join(differ) or 'format'} differ)")
-        try:
-            kept = {name: int(size) for name, size in manifest["chunk_runs"].items()}
-        except (KeyError, TypeError, ValueError, AttributeError):
-            kept = None
-        if kept is None or set(kept) != set(plan):
-            raise SweepError(f"--resume: the chunk plan in {manifest_path} does not name this "
-                             "sweep's groups: start the sweep in a new directory")
-        remove_temporary_files(directory)  # left by a killed run
-        return kept
-    if os.path.exists(manifest_path):
-        raise SweepError(f"--checkpoint {directory} already holds a sweep: pass --resume "
-                         "to continue it, or choose another directory")
-    if os.path.exists(directory):
-        if not os.path.isdir(directory):
-            raise SweepError(f"--checkpoint {directory} is not a directory")
-        if os.listdir(directory):
-            raise SweepError(f"--checkpoint {directory} is not empty and holds no sweep")
-    else:
-        parent = os.path.dirname(os.path.abspath(directory))
-        if not os.path.isdir(parent):
-            raise SweepError(f"--checkpoint {directory}: directory {parent} does not exist")
-        os.mkdir(directory)
-    from ata_jax.provenance import package_version
-
-    manifest = {"format": CHECKPOINT_FORMAT, "config": config.to_dict(), "chunk_runs": plan,
-                "memory_mb": memory_mb, "ata_jax": package_version(), "command": command}
-    write_json_atomically(manifest_path, manifest)
-    return plan

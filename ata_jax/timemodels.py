@@ -67,6 +67,21 @@ POSITIVE_FIELDS: dict[str, tuple[str, ...]] = {
 FIELD_DEFAULTS: dict[str, float] = {"shift": 0.0, "upper": math.inf}
 NUM_PARAMS = 4
 FLOAT32_MAX = float(np.finfo(np.float32).max)
+MAX_TIME = 1e20
+"""The largest time (a field, a mean, a ψ1 norm): K·B-fold totals stay finite in float32."""
+MIN_TIME = 1e-20
+"""The smallest positive time: products with counts and scores stay normal float32 numbers."""
+TIME_FIELDS = ("value", "shift", "mean", "low", "high", "scale", "upper")
+GAMMA_SHAPES = (0.1, 1e4)
+"""Accepted gamma shapes: ψ1's quadrature converges in milliseconds within them."""
+LOG_STDS = (1e-3, 3.0)
+"""Accepted lognormal log_std."""
+LOG_MEAN_LIMIT = math.log(MAX_TIME)
+TRUNCATION_SIGMAS = (-5.0, 8.0)
+"""A finite lognormal `upper` lies within exp(log_mean + t·log_std) for t in this range
+(below, less than 3·10⁻⁷ of the mass is left; above, float32 draws never reach) and within
+exp(log_mean + TRUNCATION_SPREAD), where ψ1's quadrature stays finite."""
+TRUNCATION_SPREAD = 10.0
 
 
 @functools.partial(jax.tree_util.register_dataclass,
@@ -132,16 +147,46 @@ def _check_fields(family: str, values: Mapping[str, float], where: str) -> None:
                 fail(f"upper must be > 0 (or omitted for no truncation), got {value!r}")
         elif not math.isfinite(value):
             fail(f"{name} must be a finite number, got {value!r}")
+    for name in TIME_FIELDS:
+        value = values.get(name, 0.0)
+        if value != 0 and math.isfinite(value) and not MIN_TIME <= abs(value) <= MAX_TIME:
+            fail(f"{name} = {value!r} is outside [{MIN_TIME:g}, {MAX_TIME:g}] (or 0 where "
+                 "allowed): rescale the time unit")
     if values.get("shift", 0.0) < 0:
         fail(f"shift must be >= 0, got {values['shift']!r}")
     for name in POSITIVE_FIELDS[family]:
         if values[name] <= 0:
             fail(f"{name} must be > 0, got {values[name]!r}")
+    if family == "gamma" and not GAMMA_SHAPES[0] <= values["shape"] <= GAMMA_SHAPES[1]:
+        fail(f"shape must lie in [{GAMMA_SHAPES[0]:g}, {GAMMA_SHAPES[1]:g}], got "
+             f"{values['shape']!r}")
+    if family == "lognormal":
+        _check_lognormal(values, fail)
     if family == "uniform":
         if values["low"] < 0:
             fail(f"low must be >= 0, got {values['low']!r}")
         if values["high"] <= values["low"]:
             fail(f"high must be > low, got low={values['low']!r}, high={values['high']!r}")
+
+
+def _check_lognormal(values: Mapping[str, float], fail: Callable[[str], None]) -> None:
+    """The lognormal ranges where its mean and ψ1 norm are computed in bounded time."""
+    log_mean, log_std, upper = values["log_mean"], values["log_std"], values["upper"]
+    if abs(log_mean) > LOG_MEAN_LIMIT:
+        fail(f"log_mean must lie in [-{LOG_MEAN_LIMIT:.4g}, {LOG_MEAN_LIMIT:.4g}] (exp(log_mean) "
+             f"within [{MIN_TIME:g}, {MAX_TIME:g}]), got {log_mean!r}")
+    if not LOG_STDS[0] <= log_std <= LOG_STDS[1]:
+        fail(f"log_std must lie in [{LOG_STDS[0]:g}, {LOG_STDS[1]:g}], got {log_std!r}")
+    if math.isinf(upper):
+        return
+    lowest, highest = TRUNCATION_SIGMAS
+    top = min(highest * log_std, TRUNCATION_SPREAD)
+    sigmas = (math.log(upper) - log_mean) / log_std
+    if not (lowest <= sigmas and sigmas * log_std <= top):
+        fail(f"upper = {upper!r} must lie within [exp(log_mean {lowest:g}·log_std), "
+             f"exp(log_mean + min({highest:g}·log_std, {TRUNCATION_SPREAD:g}))] = "
+             f"[{math.exp(log_mean + lowest * log_std):.4g}, {math.exp(log_mean + top):.4g}]; "
+             "omit it for no truncation")
 
 
 def worker_row(family: str, where: str = "worker", **fields: float) -> tuple[int, list[float]]:
@@ -179,7 +224,14 @@ def worker_row(family: str, where: str = "worker", **fields: float) -> tuple[int
 
 def _mean_and_psi1(family: int, row: Sequence[float]) -> tuple[float, float]:
     """Exact mean and ψ1 norm of one worker's task time (float64, host)."""
-    name = FAMILIES[family]
+    try:
+        return _family_mean_and_psi1(FAMILIES[family], row)
+    except (ArithmeticError, ValueError) as error:  # a quadrature that cannot converge
+        raise ModelError(f"{FAMILIES[family]} worker {list(row)}: its ψ1 norm cannot be "
+                         f"computed ({error})") from None
+
+
+def _family_mean_and_psi1(name: str, row: Sequence[float]) -> tuple[float, float]:
     if name == "constant":
         return row[0], 0.0
     if name == "exponential":
@@ -214,19 +266,45 @@ def uncentred_alpha(model: TimeModel) -> float:
     return float(max(norms))
 
 
+def _family_stats(family: int, params: np.ndarray) -> np.ndarray:
+    """float64[m, 2]: mean and ψ1 norm of m workers of one family (rows float64[m, 4]):
+    closed forms at once, a quadrature once per distinct row."""
+    name, p = FAMILIES[family], params.T
+    closed = {"constant": lambda: (p[0], 0.0 * p[0]),
+              "exponential": lambda: (p[0] + p[1], p[1] * psi1.exponential_unit()),
+              "uniform": lambda: (0.5 * (p[0] + p[1]), (p[1] - p[0]) * psi1.uniform_unit()),
+              "half-normal": lambda: (p[0] + p[1] * math.sqrt(2.0 / math.pi),
+                                      p[1] * psi1.half_normal_unit())}
+    if name in closed:
+        return np.stack(closed[name](), axis=1)
+    distinct, inverse = np.unique(params, axis=0, return_inverse=True)
+    stats = np.array([_mean_and_psi1(family, row) for row in distinct.tolist()])
+    return stats[inverse.ravel()]
+
+
 def make_model(family: Sequence[int], params: Sequence[Sequence[float]]) -> TimeModel:
     """A `TimeModel` from family ids int[n] and parameter rows float[n, 4] (already valid)."""
     family = np.asarray(family, dtype=np.int32)
     params = np.asarray(params, dtype=np.float64).reshape(family.size, NUM_PARAMS)
     if family.size == 0:
         raise ModelError("a time model needs at least one worker")
-    stats = np.array([_mean_and_psi1(int(f), row) for f, row in zip(family, params)])
+    stats = np.zeros((family.size, 2))
+    for kind in np.unique(family).tolist():
+        members = family == kind
+        stats[members] = _family_stats(kind, params[members])
+    too_large = (stats[:, 0] > MAX_TIME) | ((stats[:, 1] > MAX_TIME) & np.isfinite(stats[:, 1]))
+    if too_large.any():
+        worker = int(np.argmax(too_large))
+        raise ModelError(f"worker {worker}: mean {stats[worker, 0]:.4g} or ψ1 norm "
+                         f"{stats[worker, 1]:.4g} is above {MAX_TIME:g}: rescale the time unit")
     return TimeModel(family=family, params=params, mean=stats[:, 0], psi1=stats[:, 1],
                      families=tuple(sorted(set(int(f) for f in family))))
 
 
 def from_workers(workers: Sequence[Mapping[str, Any]], where: str = "model") -> TimeModel:
     """A model from worker descriptions: dicts with `family`, its fields, optional `count`."""
+    from ata_jax.limits import MAX_WORKERS
+
     family, params = [], []
     for index, description in enumerate(workers):
         description = dict(description)
@@ -236,6 +314,9 @@ def from_workers(workers: Sequence[Mapping[str, Any]], where: str = "model") -> 
         count = description.pop("count", 1)
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise ModelError(f"{label}: count must be an integer >= 1, got {count!r}")
+        if len(family) + count > MAX_WORKERS:
+            raise ModelError(f"{label}: count {count} brings the model above {MAX_WORKERS} "
+                             "workers (task counters are 32-bit): use fewer workers")
         kind = description.pop("family")
         if not isinstance(kind, str) or kind not in FAMILY_FIELDS:
             raise ModelError(f"{label}: unknown family {kind!r}; valid families: "

@@ -39,8 +39,10 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from ata_jax import psi1
+from ata_jax.limits import MAX_TABLE_ENTRIES, MAX_TRACE_ROWS, MAX_WORKERS
 from ata_jax.replay import REPLAY_ORDERS, ReplayTable
-from ata_jax.timemodels import FLOAT32_MAX, FAMILIES, NUM_PARAMS, ModelError, TimeModel
+from ata_jax.timemodels import (FAMILIES, MAX_TIME, MIN_TIME, NUM_PARAMS, ModelError,
+                                TimeModel)
 
 TRACE_SUFFIXES: tuple[str, ...] = (".csv", ".parquet")
 REQUIRED_COLUMNS: tuple[str, ...] = ("worker", "time")
@@ -204,9 +206,9 @@ def _parse_time(path: str, where: str, value: Any) -> float:
         raise TraceError(f"{path}: {where}: time must be a number, got {shown}")
     if math.isnan(number):
         raise TraceError(f"{path}: {where}: time is NaN")
-    if math.isinf(number) or number > FLOAT32_MAX:
-        raise TraceError(f"{path}: {where}: time must be finite (and fit in float32), "
-                         f"got {value!r}")
+    if math.isinf(number) or number > MAX_TIME:
+        raise TraceError(f"{path}: {where}: time must be finite and at most {MAX_TIME:g} "
+                         f"(rescale the time unit), got {value!r}")
     if number < 0:
         raise TraceError(f"{path}: {where}: time must be >= 0, got {value!r}")
     return number
@@ -236,7 +238,10 @@ def read_trace(path: str | pathlib.Path) -> RecordedTrace:
     integer_ids: bool | None = None
     times: dict[int, list[float]] = {}
     rounds: dict[int, list[int]] = {}
-    for where, fields in rows:
+    for row_count, (where, fields) in enumerate(rows, start=1):
+        if row_count > MAX_TRACE_ROWS:
+            raise TraceError(f"{path}: {where}: more than {MAX_TRACE_ROWS} rows (each is parsed "
+                             "on the host): keep a sample of the trace")
         if len(fields) != len(columns):
             raise TraceError(f"{path}: {where}: expected {len(columns)} fields "
                              f"({','.join(columns)}), got {len(fields)}")
@@ -253,14 +258,17 @@ def read_trace(path: str | pathlib.Path) -> RecordedTrace:
             if worker_id is None:
                 raise TraceError(f"{path}: {where}: worker {raw_worker!r} is not an integer id "
                                  "(the first row's worker is an id, so every worker must be)")
-            if worker_id < 0:
-                raise TraceError(f"{path}: {where}: worker id must be >= 0, got {worker_id}")
+            if not 0 <= worker_id < MAX_WORKERS:
+                raise TraceError(f"{path}: {where}: worker id must lie in [0, {MAX_WORKERS}), "
+                                 f"got {worker_id}")
             worker = worker_id
         else:
             if worker_id is not None:
                 raise TraceError(f"{path}: {where}: worker {raw_worker!r} is an integer id but "
                                  "the first row's worker is a name; use ids or names, not both")
             worker = labels.setdefault(str(raw_worker).strip(), len(labels))
+            if worker >= MAX_WORKERS:
+                raise TraceError(f"{path}: {where}: more than {MAX_WORKERS} workers")
         first_line.setdefault(worker, where)
         times.setdefault(worker, []).append(_parse_time(path, where, fields[position["time"]]))
         if has_rounds:
@@ -287,9 +295,10 @@ def read_trace(path: str | pathlib.Path) -> RecordedTrace:
     worker_times, worker_rounds = [], []
     for worker in range(num_workers):
         values = np.asarray(times[worker], np.float64)
-        if not values.sum() > 0:
-            raise TraceError(f"{path}: {first_line[worker]}: worker {names[worker]} has only "
-                             "zero times; every worker needs a positive mean time")
+        if not values.mean() >= MIN_TIME:
+            raise TraceError(f"{path}: {first_line[worker]}: worker {names[worker]} has a mean "
+                             f"time below {MIN_TIME:g}; every worker needs a positive mean time "
+                             "(rescale the time unit)")
         if has_rounds:
             order = np.argsort(np.asarray(rounds[worker]), kind="stable")
             values = values[order]
@@ -307,12 +316,20 @@ def replay_table(trace: RecordedTrace, order: str = "bootstrap") -> ReplayTable:
         raise TraceError(f"unknown trace order {order!r}; valid orders: "
                          f"{', '.join(REPLAY_ORDERS)}")
     counts = np.array([values.size for values in trace.times], np.int32)
+    if trace.size * int(counts.max()) > MAX_TABLE_ENTRIES:
+        raise TraceError(f"{trace.path}: {trace.size} workers x {int(counts.max())} rows of the "
+                         f"busiest worker pass the replay table's {MAX_TABLE_ENTRIES} entries "
+                         "(a 32-bit index): keep fewer rows of the busiest workers")
     table = np.zeros((trace.size, int(counts.max())), np.float32)
     for worker, values in enumerate(trace.times):
         table[worker, :values.size] = values
     round_start = None
     if trace.rounds is not None and order == "recorded":
         recorded_rounds = np.unique(np.concatenate(trace.rounds))
+        if trace.size * recorded_rounds.size > MAX_TABLE_ENTRIES:
+            raise TraceError(f"{trace.path}: {trace.size} workers x {recorded_rounds.size} "
+                             f"recorded rounds pass {MAX_TABLE_ENTRIES} round starts: replay "
+                             "it in bootstrap order or keep fewer rounds")
         round_start = np.stack([np.searchsorted(rounds, recorded_rounds, side="left")
                                 for rounds in trace.rounds]).astype(np.int32)
     return ReplayTable(times=table, count=counts, round_start=round_start, order=order)

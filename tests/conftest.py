@@ -4,6 +4,17 @@ import os
 
 import pytest
 
+try:
+    from hypothesis import settings
+except ImportError:  # an environment installed before hypothesis joined the test extra
+    settings = None
+if settings is not None:
+    # hypothesis profiles: "ci" (the default) keeps the property tests to a few examples
+    # each, "dev" (HYPOTHESIS_PROFILE=dev) searches longer
+    settings.register_profile("ci", max_examples=20, deadline=None)
+    settings.register_profile("dev", max_examples=400, deadline=None)
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
 
 @pytest.fixture
 def fails_with_one_line(capsys):

@@ -21,14 +21,19 @@ COUNTINGS = ("task", "round")
 
 
 class SampleStatistics(NamedTuple):
-    """mean: float[n], empirical mean task time μ̂_i; count: float[n], samples K_i."""
+    """mean: float[n], empirical mean task time μ̂_i; count: float[n], samples K_i;
+    count_compensation: float[n], what float32 rounding left out of the counts (a
+    `summation.CompensatedSum` with `count`), or None: with it a count stays the correctly
+    rounded total past 2²⁴, where a plain float32 count would stop growing."""
 
     mean: jax.Array
     count: jax.Array
+    count_compensation: jax.Array | None = None
 
 
 def empty_statistics(num_workers: int, dtype=jnp.float32) -> SampleStatistics:
-    return SampleStatistics(jnp.zeros(num_workers, dtype), jnp.zeros(num_workers, dtype))
+    zeros = jnp.zeros(num_workers, dtype)
+    return SampleStatistics(zeros, zeros, zeros)
 
 
 def prior_statistics(num_workers: int, prior_mean: jax.Array,
@@ -38,7 +43,8 @@ def prior_statistics(num_workers: int, prior_mean: jax.Array,
     count = jnp.broadcast_to(jnp.asarray(1.0 if prior_count is None else prior_count,
                                          jnp.float32), (num_workers,))
     mean = jnp.broadcast_to(jnp.asarray(prior_mean, jnp.float32), (num_workers,))
-    return SampleStatistics(mean=jnp.where(count > 0, mean, 0.0), count=count)
+    return SampleStatistics(mean=jnp.where(count > 0, mean, 0.0), count=count,
+                            count_compensation=jnp.zeros_like(count))
 
 
 def observe_busy_times(statistics: SampleStatistics, tasks_per_worker: jax.Array,
@@ -49,8 +55,10 @@ def observe_busy_times(statistics: SampleStatistics, tasks_per_worker: jax.Array
     With a discount γ < 1 every worker's earlier samples weigh γ less each round (idle
     workers' counts decay too, so their bounds widen and they are tried again).
     """
+    compensation = statistics.count_compensation
     if discount is not None:
         statistics = statistics._replace(count=statistics.count * discount)
+        compensation = None if compensation is None else compensation * discount
     tasks = tasks_per_worker.astype(statistics.mean.dtype)
     loaded = tasks > 0
     if counting == "task":
@@ -58,11 +66,15 @@ def observe_busy_times(statistics: SampleStatistics, tasks_per_worker: jax.Array
     else:
         new_samples = loaded.astype(tasks.dtype)
         sample_sum = jnp.where(loaded, busy_time / jnp.where(loaded, tasks, 1), 0)
-    count = statistics.count + new_samples
+    if compensation is None:
+        count = statistics.count + new_samples
+    else:
+        count, compensation = compensated_add(CompensatedSum(statistics.count, compensation),
+                                              new_samples)
     # running mean, updated in the numerically stable form μ̂ += (Σx − k·μ̂)/K
     step = (sample_sum - new_samples * statistics.mean) / jnp.where(loaded, count, 1)
     mean = jnp.where(loaded, statistics.mean + step, statistics.mean)
-    return SampleStatistics(mean=mean, count=count)
+    return SampleStatistics(mean=mean, count=count, count_compensation=compensation)
 
 
 def effective_rounds(round_number: jax.Array, discount: jax.Array | None) -> jax.Array:

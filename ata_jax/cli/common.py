@@ -8,8 +8,9 @@ import math
 import os
 import sys
 
+from ata_jax.limits import MAX_BUDGET, MAX_CONFIGURATIONS, LimitError, check_workers
+
 USAGE_ERROR = 2
-MAX_BUDGET = 1024
 INTERRUPTED = 130
 
 
@@ -132,6 +133,14 @@ def check_budgets(command: str, budgets) -> None:
                              "worker: time and memory per seed grow as B^2)")
 
 
+def check_limit(command: str, check, *arguments, **options) -> None:
+    """check(*arguments, **options) from `ata_jax.limits`, a LimitError as a UsageError."""
+    try:
+        check(*arguments, **options)
+    except LimitError as error:
+        raise UsageError(f"{command}: {error}") from None
+
+
 def load_time_model(command: str, name: str, workers: int | None, rounds: int,
                     budgets: tuple[int, ...] | list[int], **options):
     """The time model `name` (preset, model file or trace) for n = workers, checked against
@@ -141,13 +150,13 @@ def load_time_model(command: str, name: str, workers: int | None, rounds: int,
     from ata_jax.timemodels import ModelError
 
     check_budgets(command, budgets)
+    if workers is not None:  # before a preset of that size is built
+        check_limit(command, check_workers, workers, max(budgets))
     try:
         model = resolve_time_model(name, workers, rounds, **options)
     except ModelError as error:
         raise UsageError(f"{command}: {error}") from None
-    if (model.size + 1) * max(budgets) >= 2**31:
-        raise UsageError(f"{command}: workers x budget must stay below 2^31 (task counters "
-                         "are 32-bit)")
+    check_limit(command, check_workers, model.size, max(budgets))
     return model
 
 
@@ -170,9 +179,6 @@ def learner_parameters(command: str, model, policies, alpha: float | None,
 
 MAX_TABLES = 8
 """Configurations whose table a command prints; the rest are in --out."""
-
-MAX_CONFIGURATIONS = 100_000
-"""The most configurations one run builds (each model lives in host memory)."""
 
 
 def name_list(text: str) -> list[str]:
@@ -299,6 +305,11 @@ def worker_configurations(command: str, names: list[str] | None, workers: list[i
         raise UsageError(f"{command}: --heterogeneity needs --random-clusters C")
     load = lambda name, n: load_time_model(command, name, n, rounds, budgets,
                                            trace_order=trace_order(name))
+    listed = len(names) * len(workers or [None])
+    if listed > MAX_CONFIGURATIONS:
+        raise UsageError(f"{command}: {listed} configurations is above {MAX_CONFIGURATIONS} "
+                         "(each is built in memory before the run): split the study into "
+                         "several runs")
     entries = []
     for name in names:
         if name in PRESETS or name in SCHEDULED_PRESETS:
@@ -321,9 +332,7 @@ def worker_configurations(command: str, names: list[str] | None, workers: list[i
                              f"{MAX_CONFIGURATIONS} (each is built in memory before the run): "
                              "split the study into several runs with other --seed values")
         for n in workers or [51]:
-            if (n + 1) * max(budgets) >= 2**31:
-                raise UsageError(f"{command}: workers x budget must stay below 2^31 (task "
-                                 "counters are 32-bit)")
+            check_limit(command, check_workers, n, max(budgets))
             try:
                 clusters = make_clusters(n, sigmas, random_clusters, seed)
             except ConfigurationError as error:

@@ -8,7 +8,8 @@ import sys
 
 from ata_jax.cli.common import (INTERRUPTED, MAX_TABLES, UsageError, add_allocator_arguments,
                                 add_cluster_arguments, add_solver_argument,
-                                allocator_settings, check_netcdf_output, check_output_path,
+                                allocator_settings, check_limit, check_netcdf_output,
+                                check_output_path,
                                 discount_value, format_number, learner_parameters,
                                 metric_columns, name_list, policy_list, positive_float,
                                 positive_int, seed_int, worker_configurations, worker_list)
@@ -82,6 +83,12 @@ def add_parser(commands) -> None:
     simulate.add_argument("--memory-mb", type=positive_float, default=None, metavar="MB",
                           help="memory budget of one chunk of runs (default: a quarter of "
                                "this machine's memory); more runs are done chunk by chunk")
+    simulate.add_argument("--checkpoint", default=None, metavar="DIR",
+                          help="keep each finished chunk in DIR (absent or empty for a new "
+                               "run), so that a killed run can be resumed")
+    simulate.add_argument("--resume", action="store_true",
+                          help="continue the run kept in --checkpoint DIR (the same command "
+                               "line), computing only its unfinished chunks")
     simulate.add_argument("--out", default=None, metavar="FILE",
                           help="write the results as JSON (updated as each policy "
                                "finishes), or as netCDF for a FILE ending in .nc (the "
@@ -167,16 +174,27 @@ def run_simulate(arguments: argparse.Namespace) -> int:
     from ata_jax.labelled import is_netcdf_path, write_netcdf
     from ata_jax.simulate import check_policy_inputs, device_count, device_kind, simulate
 
+    from ata_jax.limits import check_host_results, check_run_sizes
+    from ata_jax.metrics import METRICS
+
     command = "ata-jax simulate"
     check_output_path(arguments.out, command)
     check_netcdf_output(arguments.out, command)
     netcdf = is_netcdf_path(arguments.out)
     json_out = None if netcdf else arguments.out  # netCDF is written once, at the end
+    sizes = dict(budget=arguments.budget, num_rounds=arguments.rounds,
+                 num_seeds=arguments.seeds, counting=arguments.counting,
+                 window=arguments.window)
+    check_limit(command, check_run_sizes, workers=arguments.workers or (), **sizes)
     entries = configurations(command, arguments)
     if not entries:
         raise UsageError(f"{command}: no configurations to run")
     if arguments.policies is None:  # the change-following ones when any model changes
         arguments.policies = max((default_policies(model) for _, model in entries), key=len)
+    check_limit(command, check_run_sizes, policies=arguments.policies, **sizes)
+    check_limit(command, check_host_results, len(entries) * arguments.seeds,
+                len(arguments.policies), len(METRICS),
+                arguments.rounds if arguments.per_round else 0, "drop --per-round")
     allocator_options = allocator_settings(command, arguments)
     try:
         check_policy_inputs([model for _, model in entries], arguments.policies,
@@ -224,13 +242,14 @@ def run_simulate(arguments: argparse.Namespace) -> int:
     from ata_jax.progress import Progress, reporting
 
     progress = Progress("simulate")
+    store = open_store(command, arguments, configs, [model for _, model in entries])
     settings = dict(budget=arguments.budget, num_rounds=arguments.rounds,
                     num_seeds=arguments.seeds, seed=arguments.seed,
                     discount=arguments.discount, window=arguments.window,
                     counting=arguments.counting, record_rounds=arguments.per_round,
                     memory_mb=arguments.memory_mb, progress=progress,
                     solver=arguments.solver, expected_regret=arguments.expected_regret,
-                    **allocator_options)
+                    checkpoint=store, **allocator_options)
     try:
         with reporting(progress):  # the bar ends before any message or table
             if single:
@@ -250,6 +269,8 @@ def run_simulate(arguments: argparse.Namespace) -> int:
                     for index, entry in enumerate(documents) for name in entry["policies"]]
         where = (f"; saved to {json_out}" if json_out else
                  f"; nothing written to {arguments.out}" if netcdf else "")
+        if store is not None:
+            where += f"; finished chunks kept in {arguments.checkpoint} (add --resume)"
         print(f"ata-jax simulate: interrupted; finished policies: "
               f"{', '.join(finished) or 'none'}{where}", file=sys.stderr)
         return INTERRUPTED
@@ -288,6 +309,30 @@ def labelled_results(results, labels: list[dict], config: dict):
     dataset.attrs["config"] = json.dumps({**json.loads(dataset.attrs["config"]),
                                           **json_safe(config)})
     return dataset
+
+
+CHECKPOINT_FORMAT = "ata-jax-simulate-checkpoint/1"
+
+
+def open_store(command: str, arguments, configs: list[dict], models: list):
+    """The `checkpoints.ChunkStore` of --checkpoint (None without it): its manifest pins
+    every configuration's config and model fingerprint, so --resume refuses a changed run."""
+    from ata_jax.checkpoints import ChunkStore
+    from ata_jax.provenance import command_line
+    from ata_jax.sweep import model_fingerprint
+
+    if arguments.checkpoint is None:
+        if arguments.resume:
+            raise UsageError(f"{command}: --resume needs --checkpoint DIR (the run to "
+                             "continue)")
+        return None
+    config = {"configurations": configs,
+              "model_fingerprints": [model_fingerprint(model) for model in models]}
+    try:
+        return ChunkStore(arguments.checkpoint, CHECKPOINT_FORMAT, config, arguments.resume,
+                          command_line(), arguments.memory_mb, "simulation", UsageError)
+    except UsageError as error:
+        raise UsageError(f"{command}: {error}") from None
 
 
 def _finite_or_none(value: float) -> float | None:

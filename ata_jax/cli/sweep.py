@@ -10,7 +10,8 @@ import sys
 
 from ata_jax.cli.common import (INTERRUPTED, UsageError, add_allocator_arguments,
                                 add_cluster_arguments, add_solver_argument,
-                                allocator_settings, check_netcdf_output, check_output_path,
+                                allocator_settings, check_limit, check_netcdf_output,
+                                check_output_path,
                                 metric_columns, name_list, policy_list, positive_float,
                                 positive_int, seed_int, worker_configurations, worker_list)
 
@@ -125,6 +126,10 @@ def run_sweep_command(arguments: argparse.Namespace) -> int:
     from ata_jax.labelled import is_netcdf_path, write_netcdf
     from ata_jax.sweepfile import save_sweep, sweep_results
 
+    from ata_jax.limits import (MAX_GRID_POINTS, check_count, check_host_results,
+                                check_run_sizes)
+    from ata_jax.metrics import METRICS
+
     command = "ata-jax sweep"
     check_output_path(arguments.out, command)
     check_netcdf_output(arguments.out, command)
@@ -133,10 +138,23 @@ def run_sweep_command(arguments: argparse.Namespace) -> int:
     if arguments.curves < 0 or arguments.curves > arguments.rounds:
         raise UsageError(f"{command}: --curves {arguments.curves} must lie in 0..--rounds "
                          f"({arguments.rounds})")
+    for budget in arguments.budget:
+        check_limit(command, check_run_sizes, budget=budget, num_rounds=arguments.rounds,
+                    num_seeds=arguments.seeds, workers=arguments.workers or (),
+                    policies=arguments.policies, counting=arguments.counting,
+                    window=arguments.window)
     entries = worker_configurations(
         command, arguments.time_model, list(arguments.workers) if arguments.workers else None,
         arguments.random_clusters, arguments.heterogeneity, seed=arguments.seed,
         rounds=arguments.rounds, budgets=arguments.budget)
+    points = len(entries) * len(arguments.budget) * math.prod(
+        len(values or (1.0,)) for values in (arguments.alpha or arguments.alpha_scale,
+                                             arguments.eta or arguments.eta_scale,
+                                             arguments.discount))
+    check_limit(command, check_count, points, MAX_GRID_POINTS, "grid points",
+                "split the sweep into several (e.g. one per configuration or budget)")
+    check_limit(command, check_host_results, points * arguments.seeds,
+                len(arguments.policies), len(METRICS), arguments.curves)
     from ata_jax.simulate import check_policy_inputs
 
     try:

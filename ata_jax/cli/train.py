@@ -7,10 +7,10 @@ import math
 import sys
 
 from ata_jax.cli.common import (INTERRUPTED, MAX_TABLES, UsageError, add_allocator_arguments,
-                                add_solver_argument, allocator_settings, check_output_path,
-                                format_number, learner_parameters, name_list, policy_list,
-                                positive_float, positive_int, seed_int, worker_configurations,
-                                worker_list)
+                                add_solver_argument, allocator_settings, check_limit,
+                                check_output_path, format_number, learner_parameters,
+                                name_list, policy_list, positive_float, positive_int, seed_int,
+                                worker_configurations, worker_list)
 from ata_jax.files import write_json_atomically
 
 
@@ -165,6 +165,11 @@ def run_document(arguments: argparse.Namespace) -> dict:
             check_covers(curve, rounds)
         except LossCurveError as error:
             raise UsageError(f"{command}: --loss-curve {error}") from None
+    from ata_jax.limits import check_run_sizes
+
+    check_limit(command, check_run_sizes, budget=arguments.budget, num_rounds=rounds,
+                num_seeds=arguments.seeds, policies=arguments.policies,
+                workers=arguments.workers or ())
     entries = worker_configurations(command, names, arguments.workers, None, None,
                                     seed=arguments.seed, rounds=rounds,
                                     budgets=[arguments.budget])
