@@ -13,8 +13,9 @@ MAX_BUDGET = 1024
 """B: a round's task list compares every task with every loaded worker (B² per seed)."""
 MAX_WORKERS = 2**21 - 2
 """n: task counters worker·B + slot are int32, so (n + 1)·B < 2³¹ even at B = MAX_BUDGET."""
-MAX_ROUNDS = 2**31 - 2
-"""K: round numbers are int32, carried up to K + 1."""
+MAX_ROUNDS = 2**28
+"""K: the totals' compensated float32 sums are tested within 1e-6 of the exact sum up to here
+(tests/test_summation.py; a test at int32's own bound, 2³¹ − 2, takes five minutes)."""
 MAX_SEEDS = 2**31 - 1
 """first seed + S: seed indices j of fold_in(master, j) are int32."""
 MAX_CONFIGURATIONS = 100_000
@@ -38,15 +39,15 @@ def check_run_sizes(*, budget: int, num_rounds: int, num_seeds: int, first_seed:
     `allocators.confidence.SampleStatistics`.) policies and counting are accepted for the
     callers' sake and bound nothing."""
     if window > MAX_ROUNDS:
-        raise LimitError(f"--window {window} is above {MAX_ROUNDS} (round numbers are "
-                         "32-bit); a window of K rounds already remembers the whole run")
+        raise LimitError(f"--window {window} is above {MAX_ROUNDS}, the most rounds a run "
+                         "has; a window of K rounds already remembers the whole run")
     if budget > MAX_BUDGET:
         raise LimitError(f"--budget {budget} is above {MAX_BUDGET} (a round's task list "
                          "compares every task with every loaded worker: time and memory per "
                          "seed grow as B^2)")
     if num_rounds > MAX_ROUNDS:
-        raise LimitError(f"--rounds {num_rounds} is above {MAX_ROUNDS} (round numbers are "
-                         "32-bit): split the run into pieces of fewer rounds")
+        raise LimitError(f"--rounds {num_rounds} is above {MAX_ROUNDS} (the totals' float32 "
+                         "sums are tested to 1e-6 that far): run fewer rounds")
     if first_seed + num_seeds > MAX_SEEDS:
         raise LimitError(f"--seeds {num_seeds} from seed {first_seed} passes seed index "
                          f"{MAX_SEEDS} (seed indices are 32-bit): use fewer seeds")

@@ -52,6 +52,12 @@ class Schedule(NamedTuple):
     timeout: jax.Array | None = None
 
 
+MIN_FACTOR, MAX_FACTOR = 1e-6, 1e6
+"""The range of a step-change or straggler factor, and of the growth a drift may reach: with
+task times within [1e-20, 1e20] (`docs/formats.md#limits`) and K·B ≤ 2⁴¹ tasks (K < 2³¹,
+B ≤ 1024), a total stays below 1e20 · 1e6 · 2⁴¹ ≈ 2.2e38, inside float32."""
+
+
 class ScheduleError(ValueError):
     """A schedule that does not define positive task-time multipliers."""
 
@@ -191,18 +197,21 @@ def _check(values: Mapping[str, np.ndarray], where: str, num_rounds: int | None)
 
     if values["change_round"] < 0 or values["change_round"] != int(values["change_round"]):
         fail(f"change_round must be an integer >= 0, got {values['change_round']}")
-    if (values["change_factor"] <= 0).any():
-        fail("change_factor must be > 0")
+    for name in ("change_factor", "straggle_factor"):
+        if ((values[name] < MIN_FACTOR) | (values[name] > MAX_FACTOR)).any():
+            fail(f"{name} must lie in [{MIN_FACTOR:g}, {MAX_FACTOR:g}] (a larger factor "
+                 "would carry K·B-fold totals out of float32): rescale the time unit")
     if values["period"] < 0:
         fail(f"period must be >= 0 (0: no periodic load), got {values['period']}")
     if ((values["amplitude"] < 0) | (values["amplitude"] >= 1)).any():
         fail("amplitude must be in [0, 1) so that times stay positive")
     if ((values["straggle_probability"] < 0) | (values["straggle_probability"] > 1)).any():
         fail("straggle_probability must be in [0, 1]")
-    if (values["straggle_factor"] <= 0).any():
-        fail("straggle_factor must be > 0")
     if num_rounds is not None and (1 + values["drift"] * (num_rounds - 1) <= 0).any():
         fail(f"drift makes a worker's times non-positive before round {num_rounds}")
+    if num_rounds is not None and (1 + values["drift"] * (num_rounds - 1) > MAX_FACTOR).any():
+        fail(f"drift makes a worker's times grow more than {MAX_FACTOR:g}-fold by round "
+             f"{num_rounds} (totals would leave float32): use a smaller drift")
 
 
 def deterministic_multiplier(schedule: Schedule, round_number: jax.Array,

@@ -87,6 +87,10 @@ def test_discount_one_is_the_plain_learner():
     (dict(drift=-0.5), "non-positive before round 10"),
     (dict(speed=2.0), "unknown field"),
     (dict(change_factor="x"), "finite numbers"),
+    (dict(change_factor=1e30), r"change_factor must lie in \[1e-06, 1e\+06\]"),
+    (dict(change_factor=0.0), "change_factor must lie in"),
+    (dict(straggle_probability=0.1, straggle_factor=1e7), "straggle_factor must lie in"),
+    (dict(drift=1e6), "more than 1e\\+06-fold by round 10"),
 ])
 def test_invalid_schedules_are_rejected(fields, message):
     with pytest.raises(ScheduleError, match=message):

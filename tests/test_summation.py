@@ -56,6 +56,6 @@ def test_a_plain_float32_sum_would_fail_the_same_check():
 
 @pytest.mark.slow
 def test_compensated_sum_at_the_round_limit_is_within_1e_6():
-    """2³¹ − 2 terms in [1, 2), the most rounds a run accepts (about 5 minutes on one core);
-    without renormalising the compensation the error was 0.33 already at 2²⁶ terms."""
+    """2²⁸ terms in [1, 2), the most rounds a run accepts (about 40 s on one core); without
+    renormalising the compensation the error was 0.33 already at 2²⁶ terms."""
     assert relative_error(MAX_ROUNDS, 1.0) < 1e-6
