@@ -35,6 +35,7 @@ import dataclasses
 import functools
 import hashlib
 import itertools
+import json
 import math
 import os
 import re
@@ -444,6 +445,78 @@ class SweepRun:
     chunks_loaded: int
     labels: list[dict] = dataclasses.field(default_factory=list)
     solver: str = "cpu"
+    part: "SweepPart | None" = None
+
+
+@dataclasses.dataclass
+class SweepPart:
+    """The block of a sweep that one of several processes computed (`SweepRun.part`).
+
+    process_count P, process_index I: block I of P (`block_chunks`). plan: every group's
+    chunk size (runs), the single-process chunk plan the blocks cut. groups: every group of
+    the sweep (not only this block's). chunks: the (group name, chunk index) pairs this block
+    holds, in plan order; totals float32[R, M] and curves float32[R, 3, C] are their runs
+    in that order (chunk by chunk, each chunk's runs in group order), exactly as a
+    single-process run computes them.
+    """
+
+    process_count: int
+    process_index: int
+    plan: dict[str, int]
+    groups: list[Group]
+    chunks: list[tuple[str, int]]
+    totals: np.ndarray
+    curves: np.ndarray
+
+
+def config_fingerprint(config: SweepConfig) -> str:
+    """A short hash of every setting of a sweep (the parts of one sweep share it)."""
+    text = json.dumps(config.to_dict(), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def group_chunks(group: Group, plan: dict[str, int], seeds: int) -> list[tuple[int, int]]:
+    """(first run, end run) of each chunk of `group` under the chunk plan."""
+    runs, size = len(group.points) * seeds, plan[group.name]
+    return [(start, min(start + size, runs)) for start in range(0, runs, size)]
+
+
+def block_chunks(groups: Sequence[Group], plan: dict[str, int], seeds: int,
+                 process_count: int, process_index: int) -> list[tuple[str, int]]:
+    """The (group name, chunk index) pairs of block `process_index` of `process_count`.
+
+    The chunks of every group, in run order, are cut into P contiguous blocks of near-equal
+    runs: a chunk belongs to the block holding its middle run, so a block is within one
+    chunk of total_runs / P (with fewer chunks than processes, some blocks are empty). Whole
+    chunks of the single-process plan, so every run is computed in the very chunk (same
+    shape, same neighbours) as in one process: bit-identical results by construction.
+    """
+    chunks = [(group.name, index, stop - start) for group in groups
+              for index, (start, stop) in enumerate(group_chunks(group, plan, seeds))]
+    total = sum(runs for _, _, runs in chunks)
+    held, before = [], 0
+    for name, index, runs in chunks:
+        if int((before + runs / 2) * process_count // total) == process_index:
+            held.append((name, index))
+        before += runs
+    return held
+
+
+def resolve_block(process_count: int | None, process_index: int | None) -> tuple[int, int]:
+    """(P, I): each given value, else the JAX runtime's (`jax.process_count()`,
+    `jax.process_index()`: 1 and 0 without jax.distributed). SweepError for an index
+    outside 0..P-1, or a count other than the runtime's without an index."""
+    if process_count is None:
+        process_count = jax.process_count()
+    if process_index is None:
+        if process_count != jax.process_count():
+            raise SweepError(f"--process-count {process_count} needs --process-index I "
+                             f"(0..{process_count - 1})")
+        process_index = jax.process_index()
+    if process_count < 1 or not 0 <= process_index < process_count:
+        raise SweepError(f"--process-index {process_index} must lie in 0..{process_count - 1} "
+                         f"(--process-count {process_count})")
+    return process_count, process_index
 
 
 class ChunkInfo(NamedTuple):
@@ -472,7 +545,8 @@ def run_sweep(config: SweepConfig,
               resume: bool = False, command: str = "",
               on_chunk: Callable[[ChunkInfo], None] | None = None,
               progress: ProgressLike = None,
-              solver: str = "auto") -> SweepRun:
+              solver: str = "auto", process_count: int | None = None,
+              process_index: int | None = None) -> SweepRun:
     """Run every (policy, B, batch) group of the grid, chunk by chunk.
 
     models: the configurations (`Configuration`s or (label, model) pairs, in grid order), or
@@ -483,8 +557,13 @@ def run_sweep(config: SweepConfig,
     stops the sweep, with that chunk kept); progress(line) receives progress lines with an
     ETA (measured after each group's compile). solver: "cpu", "portable" or "auto"
     (`ata_jax.solvers`; not part of the configuration: the results are the same).
+    process_count P, process_index I: compute only block I of P (`block_chunks`), returned
+    as `SweepRun.part` (totals NaN outside the block; `merge_sweeps` joins the P parts into
+    the single-process result); both default from `jax.process_count()` and
+    `jax.process_index()`, so under `jax.distributed` each process computes its own block.
     """
     solver = resolve_solver(solver)
+    process_count, process_index = resolve_block(process_count, process_index)
     from ata_jax.configurations import configuration, rows
 
     configurations = as_configurations(config, models)
@@ -518,17 +597,20 @@ def run_sweep(config: SweepConfig,
         total = len(group.points) * config.seeds
         plan[group.name] = plan_chunk_runs(total, run_bytes, memory_mb * 2**20, devices)
     if checkpoint_dir is not None:
-        plan = open_checkpoint(checkpoint_dir, config, plan, resume, command, memory_mb)
+        plan = open_checkpoint(checkpoint_dir, config, plan, resume, command, memory_mb,
+                               block=(process_count, process_index))
     elif resume:
         raise SweepError("--resume needs --checkpoint DIR (the sweep to continue)")
 
     keys = seed_keys(config.seed, config.seeds)
-    total_runs = sum(len(group.points) * config.seeds for group in groups)
+    held = (None if process_count == 1 else
+            set(block_chunks(groups, plan, config.seeds, process_count, process_index)))
+    total_runs = sum(stop - start for group in groups
+                     for index, (start, stop) in enumerate(group_chunks(group, plan,
+                                                                        config.seeds))
+                     if held is None or (group.name, index) in held)
     num_curves = config.curve_points
-    totals = np.full((len(config.policies), len(points), config.seeds, len(SUMMARY_FIELDS)),
-                     np.nan)
-    curves = (np.full((len(config.policies), len(points), config.seeds, len(CURVE_FIELDS),
-                       num_curves), np.nan) if num_curves else None)
+    arrays = {}
     compile_s = run_s = 0.0
     computed = loaded = 0
     runs_done = runs_timed = 0
@@ -540,11 +622,14 @@ def run_sweep(config: SweepConfig,
         size = plan[group.name]
         runs = len(group.points) * config.seeds
         count = -(-runs // size)
-        group_totals = np.zeros((runs, len(SUMMARY_FIELDS)), np.float32)
-        group_curves = np.zeros((runs, len(CURVE_FIELDS), num_curves), np.float32)
+        group_totals = np.full((runs, len(SUMMARY_FIELDS)), np.nan, np.float32)
+        group_curves = np.full((runs, len(CURVE_FIELDS), num_curves), np.nan, np.float32)
+        arrays[group.name] = group_totals, group_curves
         compiled = None
         for index in range(count):
             start, stop = index * size, min((index + 1) * size, runs)
+            if held is not None and (group.name, index) not in held:
+                continue  # another process's block
             saved = (load_chunk(checkpoint_dir, group.name, index, stop - start, num_curves)
                      if checkpoint_dir is not None else None)
             if saved is not None:
@@ -603,6 +688,35 @@ def run_sweep(config: SweepConfig,
                              "included)", done=runs_done, total=total_runs)
             if on_chunk is not None:
                 on_chunk(ChunkInfo(group.name, index, count, runs_done, total_runs))
+    totals, curves = _assemble(config, len(points), groups, arrays)
+    part = None
+    if held is not None:
+        kept = [(group.name, index, start, stop) for group in groups
+                for index, (start, stop) in enumerate(group_chunks(group, plan, config.seeds))
+                if (group.name, index) in held]
+        part = SweepPart(
+            process_count, process_index, dict(plan), list(groups),
+            [(name, index) for name, index, _, _ in kept],
+            np.concatenate([np.zeros((0, len(SUMMARY_FIELDS)), np.float32)]
+                           + [arrays[name][0][start:stop] for name, _, start, stop in kept]),
+            np.concatenate([np.zeros((0, len(CURVE_FIELDS), num_curves), np.float32)]
+                           + [arrays[name][1][start:stop] for name, _, start, stop in kept]))
+    return SweepRun(config, points, totals, curves, compile_s, run_s, computed, loaded,
+                    [entry.label for entry in configurations], solver, part)
+
+
+def _assemble(config: SweepConfig, num_points: int, groups: Sequence[Group],
+              arrays: dict[str, tuple[np.ndarray, np.ndarray]]):
+    """(totals float64[P, G, S, M], curves float64[P, G, S, 3, C] or None) from each group's
+    runs `arrays[name]` = (float32[runs, M], float32[runs, 3, C]), repeated along the
+    hyperparameters a policy ignores (`Group.source`)."""
+    num_curves = config.curve_points
+    totals = np.full((len(config.policies), num_points, config.seeds, len(SUMMARY_FIELDS)),
+                     np.nan)
+    curves = (np.full((len(config.policies), num_points, config.seeds, len(CURVE_FIELDS),
+                       num_curves), np.nan) if num_curves else None)
+    for group in groups:
+        group_totals, group_curves = arrays[group.name]
         policy = config.policies.index(group.policy)
         shaped = group_totals.reshape(len(group.points), config.seeds, len(SUMMARY_FIELDS))
         targets, source = np.asarray(group.targets), np.asarray(group.source)
@@ -611,8 +725,74 @@ def run_sweep(config: SweepConfig,
             shaped_curves = group_curves.reshape(len(group.points), config.seeds,
                                                  len(CURVE_FIELDS), num_curves)
             curves[policy, targets] = shaped_curves[source]
-    return SweepRun(config, points, totals, curves, compile_s, run_s, computed, loaded,
-                    [entry.label for entry in configurations], solver)
+    return totals, curves
+
+
+def merge_sweeps(parts: Sequence["SweepRun | str"]) -> SweepRun:
+    """Join the P parts of one sweep (SweepRuns with `.part`, or part files written by
+    `sweepfile.save_sweep_part`) into exactly the single-process SweepRun: the same arrays
+    bit for bit; timing (compile_s, run_s, chunks computed and loaded) is summed over the
+    parts, labels and solver are the first part's.
+
+    SweepError (one line, naming the part) when the parts are not all of one sweep (another
+    configuration fingerprint, process count or chunk plan), a block is given twice or a
+    block is missing.
+    """
+    from ata_jax.sweepfile import load_sweep_part
+
+    if not parts:
+        raise SweepError("--merge needs at least one part")
+    names = [part if isinstance(part, str) else f"part {number}"
+             for number, part in enumerate(parts)]
+    runs = [load_sweep_part(part) if isinstance(part, str) else part for part in parts]
+    for name, run in zip(names, runs):
+        if run.part is None:
+            raise SweepError(f"{name} is a whole sweep, not a part of one")
+    first, first_name = runs[0], names[0]
+    seen: dict[int, str] = {}
+    for name, run in zip(names, runs):
+        if run.config != first.config:
+            differ = [key for key, value in run.config.to_dict().items()
+                      if first.config.to_dict()[key] != value]
+            raise SweepError(f"{name} is a part of another sweep than {first_name} "
+                             f"(differing: {', '.join(differ)})")
+        if run.part.process_count != first.part.process_count:
+            raise SweepError(f"{name} is block {run.part.process_index} of "
+                             f"{run.part.process_count}, but {first_name} is a block of "
+                             f"{first.part.process_count}")
+        if run.part.plan != first.part.plan:
+            raise SweepError(f"{name} was cut from another chunk plan than {first_name} "
+                             "(--memory-mb or the device count differ)")
+        index = run.part.process_index
+        if index in seen:
+            raise SweepError(f"block {index} of {run.part.process_count} is given twice "
+                             f"({seen[index]} and {name})")
+        seen[index] = name
+    missing = sorted(set(range(first.part.process_count)) - set(seen))
+    if missing:
+        raise SweepError(f"block{'s' if len(missing) > 1 else ''} "
+                         f"{', '.join(map(str, missing))} of {first.part.process_count} "
+                         f"missing (have {', '.join(map(str, sorted(seen)))})")
+    config, groups, plan = first.config, first.part.groups, first.part.plan
+    num_curves = config.curve_points
+    arrays = {group.name: (np.full((len(group.points) * config.seeds, len(SUMMARY_FIELDS)),
+                                   np.nan, np.float32),
+                           np.full((len(group.points) * config.seeds, len(CURVE_FIELDS),
+                                    num_curves), np.nan, np.float32))
+              for group in groups}
+    bounds = {group.name: group_chunks(group, plan, config.seeds) for group in groups}
+    for run in runs:
+        position = 0
+        for name, index in run.part.chunks:
+            start, stop = bounds[name][index]
+            arrays[name][0][start:stop] = run.part.totals[position:position + stop - start]
+            arrays[name][1][start:stop] = run.part.curves[position:position + stop - start]
+            position += stop - start
+    totals, curves = _assemble(config, len(first.points), groups, arrays)
+    return SweepRun(config, first.points, totals, curves,
+                    sum(run.compile_s for run in runs), sum(run.run_s for run in runs),
+                    sum(run.chunks_computed for run in runs),
+                    sum(run.chunks_loaded for run in runs), first.labels, first.solver)
 
 
 def _capacity(policy: str, config: SweepConfig) -> int:
@@ -652,14 +832,38 @@ def load_chunk(directory: str, group: str, index: int, runs: int, curve_points: 
 
 
 def open_checkpoint(directory: str, config: SweepConfig, plan: dict[str, int], resume: bool,
-                    command: str, memory_mb: float) -> dict[str, int]:
+                    command: str, memory_mb: float,
+                    block: tuple[int, int] = (1, 0)) -> dict[str, int]:
     """Start or reopen a sweep's checkpoint directory (`checkpoints.open_checkpoint_directory`);
-    returns the chunk plan to follow, which on resume must name this sweep's groups."""
-    kept = open_checkpoint_directory(directory, CHECKPOINT_FORMAT, config.to_dict(), plan,
+    returns the chunk plan to follow, which on resume must name this sweep's groups.
+
+    block: (process count, process index) of the block kept there, part of the manifest's
+    config (a whole sweep, (1, 0), keeps none); resuming another block's directory is
+    refused."""
+    document = config.to_dict()
+    if tuple(block) != (1, 0):
+        document["block"] = list(block)
+    if resume:
+        kept_block = _manifest_block(directory)
+        if kept_block is not None and kept_block != tuple(block):
+            raise SweepError(f"--resume: {directory} holds block {kept_block[1]} of "
+                             f"{kept_block[0]}, not block {block[1]} of {block[0]}")
+    kept = open_checkpoint_directory(directory, CHECKPOINT_FORMAT, document, plan,
                                      resume, command, memory_mb, "sweep", SweepError)
     if set(kept) != set(plan):
         raise SweepError(f"--resume: the chunk plan in {os.path.join(directory, MANIFEST)} "
                          "does not name this sweep's groups: start the sweep in a new "
                          "directory")
     return kept
+
+
+def _manifest_block(directory: str) -> tuple[int, int] | None:
+    """The (process count, index) a checkpoint's manifest keeps ((1, 0) for a whole sweep),
+    or None when there is no readable manifest (open_checkpoint_directory then says why)."""
+    try:
+        with open(os.path.join(directory, MANIFEST)) as stream:
+            stored = json.load(stream)["config"]
+        return tuple(stored.get("block", (1, 0)))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
 

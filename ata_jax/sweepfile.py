@@ -40,7 +40,8 @@ import numpy as np
 
 from ata_jax.files import write_npz_atomically
 from ata_jax.metrics import METRICS
-from ata_jax.sweep import CURVE_FIELDS, SUMMARY_FIELDS, SweepRun
+from ata_jax.sweep import (CURVE_FIELDS, SUMMARY_FIELDS, GridPoint, Group, SweepConfig,
+                           SweepError, SweepPart, SweepRun, config_fingerprint)
 
 GRID_FIELDS = ("configuration", "workers", "budget", "alpha", "eta", "alpha_scale", "eta_scale",
                "discount")
@@ -48,6 +49,7 @@ CONFIGURATION_FIELDS = ("time_model", "workers", "heterogeneity", "cluster")
 """Each configuration's label as arrays, member `configuration_<field>` ([N])."""
 FORMAT = "ata-jax-sweep/2"  # /2: the configuration axis
 READABLE_FORMATS = ("ata-jax-sweep/1", FORMAT)
+PART_FORMAT = "ata-jax-sweep-part/1"
 
 
 def save_sweep(path: str, run: SweepRun, *, command: str = "", extra: dict | None = None) -> None:
@@ -223,3 +225,66 @@ def results_from_members(stored, path: str) -> SweepResults:
         curve_round_end=stored["curve_round_end"] if curves is not None else None,
         config=metadata["config"], metadata=metadata, configurations=configurations,
         labels=labels)
+
+
+def save_sweep_part(path: str, run: SweepRun, *, command: str = "") -> None:
+    """Write the block `run.part` of a sweep to `path` (.npz, atomically): members `totals`
+    float32[R, M] and `curves` float32[R, 3, C] (its runs, chunk by chunk, as
+    `SweepPart`), `chunk_group` str[Q] and `chunk_index` int64[Q] (its Q chunks) and
+    `metadata` (JSON: format, fingerprint, config, process_count, process_index, chunk_runs
+    (the plan), groups, points, configurations, solver, command, timing, ata_jax)."""
+    from ata_jax.provenance import package_version
+
+    part = run.part
+    metadata = {"format": PART_FORMAT, "fingerprint": config_fingerprint(run.config),
+                "config": run.config.to_dict(), "process_count": part.process_count,
+                "process_index": part.process_index, "chunk_runs": part.plan,
+                "groups": [group._asdict() for group in part.groups],
+                "points": [point._asdict() for point in run.points],
+                "configurations": run.labels, "solver": run.solver, "command": command,
+                "ata_jax": package_version(),
+                "timing": {"compile_s": run.compile_s, "run_s": run.run_s,
+                           "chunks_computed": run.chunks_computed,
+                           "chunks_loaded": run.chunks_loaded}}
+    write_npz_atomically(path, compressed=True, totals=part.totals, curves=part.curves,
+                         chunk_group=np.array([name for name, _ in part.chunks], dtype=str),
+                         chunk_index=np.array([index for _, index in part.chunks], np.int64),
+                         metadata=np.array(json.dumps(metadata)))
+
+
+def load_sweep_part(path: str) -> SweepRun:
+    """A part file of `save_sweep_part` as a SweepRun with `.part` (totals all NaN: only
+    `merge_sweeps` places its runs). SweepError (one line) when `path` is no such part."""
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            metadata = json.loads(str(stored["metadata"]))
+            if metadata.get("format") != PART_FORMAT:
+                raise SweepError(f"{path} is not an ata-jax sweep part (format "
+                                 f"{metadata.get('format')!r}, expected {PART_FORMAT!r})")
+            totals, curves = stored["totals"], stored["curves"]
+            chunks = [(str(name), int(index)) for name, index in
+                      zip(stored["chunk_group"], stored["chunk_index"])]
+        config = SweepConfig.from_dict(metadata["config"])
+        groups = [Group(**{key: tuple(value) if isinstance(value, list) else value
+                           for key, value in group.items()}) for group in metadata["groups"]]
+        points = [GridPoint(**point) for point in metadata["points"]]
+        part = SweepPart(int(metadata["process_count"]), int(metadata["process_index"]),
+                         {name: int(size) for name, size in metadata["chunk_runs"].items()},
+                         groups, chunks, totals, curves)
+        timing = metadata["timing"]
+    except SweepError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise SweepError(f"{path} is not an ata-jax sweep part "
+                         f"({type(error).__name__}: {error})") from None
+    if metadata["fingerprint"] != config_fingerprint(config):
+        raise SweepError(f"{path}: its configuration does not match its fingerprint")
+    num_curves = config.curve_points
+    nan = np.full((len(config.policies), len(points), config.seeds, len(SUMMARY_FIELDS)),
+                  np.nan)
+    nan_curves = (np.full(nan.shape[:3] + (len(CURVE_FIELDS), num_curves), np.nan)
+                  if num_curves else None)
+    return SweepRun(config, points, nan, nan_curves, float(timing["compile_s"]),
+                    float(timing["run_s"]), int(timing["chunks_computed"]),
+                    int(timing["chunks_loaded"]), metadata["configurations"],
+                    metadata["solver"], part)

@@ -114,6 +114,18 @@ def add_parser(commands) -> None:
                        help="write the results (.npz, read with ata_jax.load_sweep; or "
                             ".nc: netCDF of load_sweep(...).to_xarray(), needs xarray)")
     sweep.add_argument("--quiet", action="store_true", help="no progress lines")
+    sweep.add_argument("--process-count", type=positive_int, default=None, metavar="P",
+                       help="split the sweep into P blocks of whole chunks and compute one "
+                            "(default: jax.process_count(), 1 without jax.distributed); "
+                            "--out then writes a part for --merge")
+    sweep.add_argument("--process-index", type=int, default=None, metavar="I",
+                       help="the block to compute, 0..P-1 (default: jax.process_index())")
+    sweep.add_argument("--distributed", action="store_true",
+                       help="call jax.distributed.initialize() first (a SLURM or other "
+                            "cluster launch), so P and I default from the runtime")
+    sweep.add_argument("--merge", nargs="+", default=None, metavar=("OUT", "PART"),
+                       help="join the part files PART... of one sweep into OUT (.npz or "
+                            ".nc), exactly the single-process result; no sweep is run")
     add_allocator_arguments(sweep)
     add_solver_argument(sweep)
     sweep.set_defaults(handler=run_sweep_command)
@@ -123,16 +135,22 @@ def run_sweep_command(arguments: argparse.Namespace) -> int:
     from ata_jax.allocators import policies_reading
     from ata_jax.progress import Progress, reporting
     from ata_jax.sweep import SweepConfig, SweepError, model_fingerprint, run_sweep
-    from ata_jax.labelled import is_netcdf_path, write_netcdf
-    from ata_jax.sweepfile import save_sweep, sweep_results
+    from ata_jax.sweepfile import save_sweep_part
 
     from ata_jax.limits import (MAX_GRID_POINTS, check_count, check_host_results,
                                 check_run_sizes)
     from ata_jax.metrics import METRICS
 
     command = "ata-jax sweep"
+    if arguments.distributed:  # before anything touches a JAX backend
+        import jax
+
+        jax.distributed.initialize()
+    if arguments.merge is not None:
+        return merge_command(arguments, command)
     check_output_path(arguments.out, command)
     check_netcdf_output(arguments.out, command)
+    process_count, process_index = block_arguments(arguments, command)
     if arguments.resume and arguments.checkpoint is None:
         raise UsageError(f"{command}: --resume needs --checkpoint DIR (the sweep to continue)")
     if arguments.curves < 0 or arguments.curves > arguments.rounds:
@@ -199,7 +217,8 @@ def run_sweep_command(arguments: argparse.Namespace) -> int:
             result = run_sweep(config, entries, memory_mb=arguments.memory_mb,
                                checkpoint_dir=arguments.checkpoint, resume=arguments.resume,
                                command=command_line, solver=arguments.solver,
-                               progress=progress)
+                               progress=progress, process_count=process_count,
+                               process_index=process_index)
     except SweepError as error:
         raise UsageError(f"{command}: {error}") from None
     except KeyboardInterrupt:
@@ -207,14 +226,76 @@ def run_sweep_command(arguments: argparse.Namespace) -> int:
                 if arguments.checkpoint else "; nothing kept (use --checkpoint DIR)")
         print(f"{command}: interrupted{kept}", file=sys.stderr)
         return INTERRUPTED
-    if is_netcdf_path(arguments.out):
-        write_netcdf(sweep_results(result, command=command_line).to_xarray(), arguments.out)
-    elif arguments.out is not None:
-        save_sweep(arguments.out, result, command=command_line)
+    if result.part is not None:
+        save_sweep_part(arguments.out, result, command=command_line)
+        print(f"block {process_index} of {process_count}: {len(result.part.chunks)} chunks, "
+              f"{len(result.part.totals)} runs; compile {result.compile_s:.2f} s, run "
+              f"{result.run_s:.2f} s; wrote the part {arguments.out} (join the parts with "
+              "--merge)")
+        return 0
+    write_results(arguments.out, result, command_line)
     print(format_table(result))
     print(f"compile {result.compile_s:.2f} s, run {result.run_s:.2f} s; chunks computed "
           f"{result.chunks_computed}, loaded from the checkpoint {result.chunks_loaded}"
           + (f"; wrote {arguments.out}" if arguments.out else ""))
+    return 0
+
+
+def write_results(path: str | None, result, command_line: str) -> None:
+    """Write a whole sweep to `path`: netCDF for .nc, else the .npz store (None: nothing)."""
+    from ata_jax.labelled import is_netcdf_path, write_netcdf
+    from ata_jax.sweepfile import save_sweep, sweep_results
+
+    if is_netcdf_path(path):
+        write_netcdf(sweep_results(result, command=command_line).to_xarray(), path)
+    elif path is not None:
+        save_sweep(path, result, command=command_line)
+
+
+def block_arguments(arguments: argparse.Namespace, command: str) -> tuple[int, int]:
+    """(P, I) from --process-count/--process-index, defaulting from the JAX runtime; a part
+    (P > 1) needs an .npz --out."""
+    from ata_jax.sweep import SweepError, resolve_block
+
+    try:
+        count, index = resolve_block(arguments.process_count, arguments.process_index)
+    except SweepError as error:
+        raise UsageError(f"{command}: {error}") from None
+    if count > 1:
+        if arguments.out is None:
+            raise UsageError(f"{command}: block {index} of {count} needs --out PART.npz "
+                             "(the part that --merge joins)")
+        if not arguments.out.endswith(".npz"):
+            raise UsageError(f"{command}: a part is an .npz file, not {arguments.out} "
+                             "(--merge can write .nc)")
+    return count, index
+
+
+def merge_command(arguments: argparse.Namespace, command: str) -> int:
+    """`--merge OUT PART...`: check the parts are the blocks of one sweep and write it."""
+    from ata_jax.provenance import command_line as typed_command
+    from ata_jax.sweep import SweepError, merge_sweeps
+
+    out, parts = arguments.merge[0], arguments.merge[1:]
+    clashing = [flag for flag, value in (("--out", arguments.out),
+                                         ("--checkpoint", arguments.checkpoint),
+                                         ("--process-count", arguments.process_count),
+                                         ("--process-index", arguments.process_index))
+                if value is not None]
+    if clashing:
+        raise UsageError(f"{command}: --merge OUT PART... runs no sweep: drop {clashing[0]}")
+    if not parts:
+        raise UsageError(f"{command}: --merge {out} needs the part files after it")
+    check_output_path(out, command)
+    check_netcdf_output(out, command)
+    try:
+        result = merge_sweeps(parts)
+    except SweepError as error:
+        raise UsageError(f"{command} --merge: {error}") from None
+    write_results(out, result, typed_command())
+    print(format_table(result))
+    print(f"merged {len(parts)} parts ({result.chunks_computed} chunks computed, "
+          f"{result.chunks_loaded} loaded); wrote {out}")
     return 0
 
 
