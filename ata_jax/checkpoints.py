@@ -17,15 +17,17 @@ MANIFEST = "manifest.json"
 def open_checkpoint_directory(directory: str, checkpoint_format: str, config: dict,
                               plan: dict[str, int], resume: bool, command: str,
                               memory_mb: float | None, kind: str = "sweep",
-                              error: type[Exception] = ValueError) -> dict[str, int]:
+                              error: type[Exception] = ValueError,
+                              check_stored=None) -> dict[str, int]:
     """Start or reopen a checkpoint directory of a `kind` run; returns the chunk plan
     (runs per chunk of each group) to follow.
 
     New run (resume False): `directory` must be absent or empty; writes the manifest.
     Resume: the manifest's format and configuration (compared as JSON) must equal these;
     its chunk plan is kept (a different --memory-mb does not move the boundaries of a
-    started run) and the temporary files a killed run left are deleted. Mistakes raise
-    `error` with one line.
+    started run) and the temporary files a killed run left are deleted. check_stored(stored
+    config), when given, is called first, to name a difference more precisely than the
+    comparison can. Mistakes raise `error` with one line.
     """
     manifest_path = os.path.join(directory, MANIFEST)
     if resume:
@@ -43,10 +45,12 @@ def open_checkpoint_directory(directory: str, checkpoint_format: str, config: di
             raise error(f"--resume: {directory} was written in checkpoint format "
                         f"{written!r}, this version reads {checkpoint_format!r}: start the "
                         f"{kind} in a new directory")
+        if check_stored is not None and isinstance(stored, dict):
+            check_stored(stored)
         expected = json.loads(json.dumps(config))
         if stored != expected:
-            differ = [key for key, value in expected.items()
-                      if not isinstance(stored, dict) or stored.get(key) != value]
+            differ = [key for key in sorted(set(expected) | set(stored or {}))
+                      if not isinstance(stored, dict) or stored.get(key) != expected.get(key)]
             raise error(f"--resume: {directory} holds a {kind} with a different "
                         f"configuration ({', '.join(differ) or 'format'} differ)")
         remove_temporary_files(directory)
@@ -105,14 +109,26 @@ class ChunkStore:
 
     def load(self, group: str, index: int) -> dict[str, np.ndarray] | None:
         """The arrays of a finished chunk, or None if it was not finished."""
-        path = chunk_path(self.directory, group, index)
-        if not os.path.exists(path):
-            return None
-        try:
-            with np.load(path, allow_pickle=False) as stored:
-                return {name: stored[name] for name in stored.files}
-        except (OSError, ValueError) as failure:
-            raise self.error(f"checkpoint chunk {path} cannot be read: {failure}") from None
+        return read_chunk(self.directory, group, index, self.error)
 
     def save(self, group: str, index: int, arrays: dict[str, np.ndarray]) -> None:
-        write_npz_atomically(chunk_path(self.directory, group, index), **arrays)
+        write_chunk(self.directory, group, index, arrays)
+
+
+def read_chunk(directory: str, group: str, index: int,
+               error: type[Exception] = ValueError) -> dict[str, np.ndarray] | None:
+    """The arrays of finished chunk `index` of `group`, or None if it was not finished; an
+    unreadable file raises `error` with one line."""
+    path = chunk_path(directory, group, index)
+    if not os.path.exists(path):
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            return {name: stored[name] for name in stored.files}
+    except (OSError, ValueError) as failure:
+        raise error(f"checkpoint chunk {path} cannot be read: {failure}") from None
+
+
+def write_chunk(directory: str, group: str, index: int, arrays: dict[str, np.ndarray]) -> None:
+    """Write a finished chunk atomically (temporary file, then rename)."""
+    write_npz_atomically(chunk_path(directory, group, index), **arrays)

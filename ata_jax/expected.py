@@ -101,12 +101,11 @@ def _best_move(sums: jax.Array, counts: jax.Array, usable: jax.Array):
 
     def from_worker(source):
         # the largest load among the workers other than source and each destination
-        def rest(excluded):
-            keep = (top_index != source) & (top_index != excluded[:, None])
+        def rest(destination):
+            keep = (top_index != source) & (top_index != destination)
             return jnp.max(jnp.where(keep, top_values, -jnp.inf), axis=1)
 
-        rest_max = jax.vmap(lambda destination: rest(jnp.full(samples, destination)),
-                            out_axes=1)(workers)                               # [M, L]
+        rest_max = jax.vmap(rest, out_axes=1)(workers)                          # [M, L]
         moved = jnp.maximum(jnp.maximum(rest_max, fewer[:, source, None]), more)
         difference = current[:, None] - moved
         mean = jnp.mean(difference, axis=0)

@@ -32,12 +32,10 @@ class LimitError(ValueError):
 
 
 def check_run_sizes(*, budget: int, num_rounds: int, num_seeds: int, first_seed: int = 0,
-                    workers: Sequence[int] = (), policies: Sequence[str] = (),
-                    counting: str = "task", window: int = 1) -> None:
+                    workers: Sequence[int] = (), window: int = 1) -> None:
     """A LimitError for B, K, S, an n or the window W beyond its limit. (The learners' float32
     sample counts need none: they are compensated sums, exact integers far past 2²⁴;
-    `allocators.confidence.SampleStatistics`.) policies and counting are accepted for the
-    callers' sake and bound nothing."""
+    `allocators.confidence.SampleStatistics`.)"""
     if window > MAX_ROUNDS:
         raise LimitError(f"--window {window} is above {MAX_ROUNDS}, the most rounds a run "
                          "has; a window of K rounds already remembers the whole run")

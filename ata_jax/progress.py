@@ -42,25 +42,27 @@ class Progress:
                  total: int | None = None) -> None:
         if not self.on_terminal:
             if line:
-                self.stream.write(line + "\n")
-                self.stream.flush()
+                self._write(line)
             return
         if done is None:
             if line:
                 self._write_above(line)
             return
-        self._move_bar(done, total, line)
+        self._move_bar(done, total)
+
+    def _write(self, line: str) -> None:
+        self.stream.write(line + "\n")
+        self.stream.flush()
 
     def _write_above(self, line: str) -> None:
         from tqdm import tqdm
 
         if self.bar is None:
-            self.stream.write(line + "\n")
-            self.stream.flush()
+            self._write(line)
         else:
             tqdm.write(line, file=self.stream)
 
-    def _move_bar(self, done: int, total: int | None, line: str | None) -> None:
+    def _move_bar(self, done: int, total: int | None) -> None:
         from tqdm import tqdm
 
         if self.bar is None:
@@ -75,12 +77,6 @@ class Progress:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
-
-    def __enter__(self) -> "Progress":
-        return self
-
-    def __exit__(self, *exception) -> None:
-        self.close()
 
 
 ProgressLike = Union[Progress, Callable[[str], None], None]

@@ -54,19 +54,26 @@ def psi1_norm(log_density: Callable[[float], float], lower: float, upper: float,
     def excess(c):
         return math.log(orlicz_expectation(log_density, lower, upper, mean, c)) - math.log(2.0)
 
-    low = tail_scale * 1.05 if tail_scale > 0 else 1e-3
+    return root_above(excess, tail_scale)
+
+
+def root_above(excess: Callable[[float], float], limit: float) -> float:
+    """The c > limit with excess(c) = 0, for excess decreasing from above 0 near `limit` (0
+    or an exponential tail's rate limit) to below 0: a bracket found by doubling and
+    halving towards the limit, each capped at MAX_BRACKET_STEPS so that no parameter can
+    make it run forever (ArithmeticError then), and Brent's method inside it."""
+    low = limit * 1.05 if limit > 0 else 1e-3
     high = max(low * 2.0, 1.0)
-    # each search is capped so that no parameter can make it run forever
     for _ in range(MAX_BRACKET_STEPS):
         if not excess(high) > 0:
             break
         high *= 2.0
     else:
         raise ArithmeticError(f"no upper bracket below {high:g}")
-    for _ in range(MAX_BRACKET_STEPS):  # approach the tail limit (or 0) until the bracket holds
+    for _ in range(MAX_BRACKET_STEPS):  # approach the limit until the bracket holds
         if not excess(low) < 0:
             break
-        low = tail_scale + 0.5 * (low - tail_scale)
+        low = limit + 0.5 * (low - limit)
     else:
         raise ArithmeticError(f"no lower bracket above {low:g}")
     return optimize.brentq(excess, low, high, xtol=1e-14, rtol=1e-12)
@@ -158,18 +165,6 @@ def empirical_norm(values, centred: bool = True) -> float:
 
 # ----------------------------------------------------------------------------- uncentred
 
-def _decreasing_root(excess: Callable[[float], float], limit: float) -> float:
-    """The t > limit with excess(t) = 0, for excess decreasing from +inf at `limit` (0 or a
-    tail limit) to below 0."""
-    low = limit * 1.05 if limit > 0 else 1e-3
-    while excess(low) < 0:
-        low = limit + 0.5 * (low - limit)
-    high = max(2.0 * low, 1.0)
-    while excess(high) > 0:
-        high *= 2.0
-    return optimize.brentq(excess, low, high, xtol=1e-14, rtol=1e-12)
-
-
 @functools.cache
 def _uncentred_unit(family: str, shape: tuple[float, ...]) -> float:
     """‖Y‖_ψ1 (not centred) of a family standardised to scale 1 (`uncentred_norm`), from
@@ -177,19 +172,19 @@ def _uncentred_unit(family: str, shape: tuple[float, ...]) -> float:
     log2 = math.log(2.0)
     if family == "exponential":        # shift + Exp(mean 1)
         (shift,) = shape
-        return _decreasing_root(lambda t: shift / t - math.log1p(-1.0 / t) - log2, 1.0)
+        return root_above(lambda t: shift / t - math.log1p(-1.0 / t) - log2, 1.0)
     if family == "gamma":              # shift + Gamma(shape, scale 1)
         shift, gamma_shape = shape
-        return _decreasing_root(
+        return root_above(
             lambda t: shift / t - gamma_shape * math.log1p(-1.0 / t) - log2, 1.0)
     if family == "uniform":            # Uniform(low, 1)
         (low,) = shape
         width = 1.0 - low
-        return _decreasing_root(
+        return root_above(
             lambda t: 1.0 / t + math.log(t * -math.expm1(-width / t) / width) - log2, 0.0)
     if family == "half-normal":        # shift + |Z|
         (shift,) = shape
-        return _decreasing_root(
+        return root_above(
             lambda t: shift / t + log2 + 0.5 / t**2 + math.log(special.ndtr(1.0 / t)) - log2,
             0.0)
     if family == "lognormal":          # shift + exp(log_std·Z) given Z ≤ bound
@@ -208,7 +203,7 @@ def _uncentred_unit(family: str, shape: tuple[float, ...]) -> float:
                                       epsrel=1e-11)
             return top + math.log(value) - 0.5 * math.log(2.0 * math.pi) - log_mass
 
-        return _decreasing_root(lambda t: log_expectation(t) - log2, 0.0)
+        return root_above(lambda t: log_expectation(t) - log2, 0.0)
     raise ValueError(f"no uncentred ψ1 norm for family {family!r}")
 
 

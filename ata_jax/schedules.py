@@ -207,9 +207,10 @@ def _check(values: Mapping[str, np.ndarray], where: str, num_rounds: int | None)
         fail("amplitude must be in [0, 1) so that times stay positive")
     if ((values["straggle_probability"] < 0) | (values["straggle_probability"] > 1)).any():
         fail("straggle_probability must be in [0, 1]")
-    if num_rounds is not None and (1 + values["drift"] * (num_rounds - 1) <= 0).any():
+    growth = None if num_rounds is None else 1 + values["drift"] * (num_rounds - 1)
+    if growth is not None and (growth <= 0).any():
         fail(f"drift makes a worker's times non-positive before round {num_rounds}")
-    if num_rounds is not None and (1 + values["drift"] * (num_rounds - 1) > MAX_FACTOR).any():
+    if growth is not None and (growth > MAX_FACTOR).any():
         fail(f"drift makes a worker's times grow more than {MAX_FACTOR:g}-fold by round "
              f"{num_rounds} (totals would leave float32): use a smaller drift")
 

@@ -444,7 +444,6 @@ def simulate_configurations(
     configuration's compile_s and run_s are an equal share of its batch's.
     """
     from ata_jax.configurations import batches, rows, stack_models
-
     from ata_jax.expected import expected_optima
 
     specs = [policy_spec(name) for name in policies]

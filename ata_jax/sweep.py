@@ -51,8 +51,8 @@ from jax.sharding import PartitionSpec as P
 from ata_jax import compilation
 from ata_jax.allocators import (Hyperparameters, make_policy, needs_expected_optimum,
                                 policy_spec)
-from ata_jax.checkpoints import MANIFEST, chunk_path, open_checkpoint_directory
-from ata_jax.files import write_npz_atomically
+from ata_jax.checkpoints import (MANIFEST, chunk_path, open_checkpoint_directory,
+                                 read_chunk, write_chunk)
 from ata_jax.memory import bytes_per_run, plan_chunk_runs
 from ata_jax.metrics import CURVE_NAMES, METRIC_NAMES
 from ata_jax.progress import ProgressLike, notify
@@ -619,6 +619,10 @@ def run_sweep(config: SweepConfig,
         model = group_models[group.configurations]
         per_run = len(group.configurations) > 1
         position = {index: p for p, index in enumerate(group.configurations)}
+        # each configuration's a*_E, padded to the batch's n, once per group
+        group_optima = None if optima is None else np.stack(
+            [np.pad(optima[index], (0, model.size - optima[index].size))
+             for index in group.configurations])
         size = plan[group.name]
         runs = len(group.points) * config.seeds
         count = -(-runs // size)
@@ -642,7 +646,6 @@ def run_sweep(config: SweepConfig,
             point_index = np.asarray(group.points)[run_index // config.seeds]
             seed_index = run_index % config.seeds
             chosen = [points[p] for p in point_index]
-            width = model.size  # each run's a*_E, padded to the batch's n
             hyper = Hyperparameters(
                 alpha=jnp.asarray([p.alpha for p in chosen], jnp.float32),
                 eta=jnp.asarray([p.eta for p in chosen], jnp.float32),
@@ -650,9 +653,8 @@ def run_sweep(config: SweepConfig,
                 window=jnp.full(size, config.window, jnp.int32),
                 spread=jnp.full(size, config.spread, jnp.float32),
                 explore_samples=jnp.full(size, config.explore_samples, jnp.float32),
-                expected_optimum=None if optima is None else jnp.asarray(np.stack(
-                    [np.pad(optima[p.configuration], (0, width - optima[p.configuration].size))
-                     for p in chosen]), jnp.int32))
+                expected_optimum=None if group_optima is None else jnp.asarray(
+                    group_optima[[position[p.configuration] for p in chosen]], jnp.int32))
             chunk_keys = keys[jnp.asarray(seed_index)]
             chunk_model = model
             if per_run:  # each run's own configuration
@@ -814,20 +816,20 @@ def _compiled_chunk(keys, hyperparameters, model, **static):
 
 def save_chunk(directory: str, group: str, index: int, totals: np.ndarray,
                curves: np.ndarray) -> None:
-    """Write one finished chunk atomically (temporary file, then rename)."""
-    write_npz_atomically(chunk_path(directory, group, index), totals=totals, curves=curves)
+    """Write one finished chunk atomically (`checkpoints.write_chunk`)."""
+    write_chunk(directory, group, index, {"totals": totals, "curves": curves})
 
 
 def load_chunk(directory: str, group: str, index: int, runs: int, curve_points: int):
     """(totals, curves) of a finished chunk, or None if it was not finished."""
-    path = chunk_path(directory, group, index)
-    if not os.path.exists(path):
+    stored = read_chunk(directory, group, index, SweepError)
+    if stored is None:
         return None
-    with np.load(path, allow_pickle=False) as stored:
-        totals, curves = stored["totals"], stored["curves"]
-    if totals.shape != (runs, len(SUMMARY_FIELDS)) or curves.shape != (
-            runs, len(CURVE_FIELDS), curve_points):
-        raise SweepError(f"checkpoint chunk {path} does not match the sweep's plan")
+    totals, curves = stored.get("totals"), stored.get("curves")
+    if totals is None or curves is None or totals.shape != (runs, len(SUMMARY_FIELDS)) or (
+            curves.shape != (runs, len(CURVE_FIELDS), curve_points)):
+        raise SweepError(f"checkpoint chunk {chunk_path(directory, group, index)} does not "
+                         "match the sweep's plan")
     return totals, curves
 
 
@@ -843,27 +845,20 @@ def open_checkpoint(directory: str, config: SweepConfig, plan: dict[str, int], r
     document = config.to_dict()
     if tuple(block) != (1, 0):
         document["block"] = list(block)
-    if resume:
-        kept_block = _manifest_block(directory)
-        if kept_block is not None and kept_block != tuple(block):
+
+    def same_block(stored: dict) -> None:
+        kept_block = tuple(stored.get("block", (1, 0)))
+        if kept_block != tuple(block):
             raise SweepError(f"--resume: {directory} holds block {kept_block[1]} of "
                              f"{kept_block[0]}, not block {block[1]} of {block[0]}")
+
     kept = open_checkpoint_directory(directory, CHECKPOINT_FORMAT, document, plan,
-                                     resume, command, memory_mb, "sweep", SweepError)
+                                     resume, command, memory_mb, "sweep", SweepError,
+                                     check_stored=same_block)
     if set(kept) != set(plan):
         raise SweepError(f"--resume: the chunk plan in {os.path.join(directory, MANIFEST)} "
                          "does not name this sweep's groups: start the sweep in a new "
                          "directory")
     return kept
 
-
-def _manifest_block(directory: str) -> tuple[int, int] | None:
-    """The (process count, index) a checkpoint's manifest keeps ((1, 0) for a whole sweep),
-    or None when there is no readable manifest (open_checkpoint_directory then says why)."""
-    try:
-        with open(os.path.join(directory, MANIFEST)) as stream:
-            stored = json.load(stream)["config"]
-        return tuple(stored.get("block", (1, 0)))
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return None
 

@@ -53,7 +53,7 @@ def test_sample_counts_stay_exact_past_2_to_the_24():
     exact = float(statistics.count[0]) + float(statistics.count_compensation[0])
     assert exact == start + 7
     assert float(plain.count[0]) == start  # what the compensation is for
-    limits.check_run_sizes(budget=23, num_rounds=10**6, num_seeds=1, policies=["ata"])
+    limits.check_run_sizes(budget=23, num_rounds=10**6, num_seeds=1)
 
 
 @pytest.mark.parametrize("arguments, needle", [

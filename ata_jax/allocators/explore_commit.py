@@ -62,13 +62,15 @@ def allocator(budget: int, counting: str, assign) -> Allocator:
     def choose(state, round_number, key):
         explore = round_robin(state.present, round_number, budget)
         commit = assign(jnp.where(state.present, state.statistics.mean, jnp.inf), budget, key)
-        return jax.tree.map(lambda a, b: jnp.where(exploring(state), a, b), explore, commit)
+        now_exploring = exploring(state)
+        return jax.tree.map(lambda a, b: jnp.where(now_exploring, a, b), explore, commit)
 
     def observe(state, assignment, busy_time, round_number):
         updated = observe_busy_times(state.statistics,
                                      assignment_counts(assignment, busy_time.shape[-1]),
                                      busy_time, counting)
-        statistics = jax.tree.map(lambda new, old: jnp.where(exploring(state), new, old),
+        was_exploring = exploring(state)
+        statistics = jax.tree.map(lambda new, old: jnp.where(was_exploring, new, old),
                                   updated, state.statistics)
         return state._replace(statistics=statistics)
 

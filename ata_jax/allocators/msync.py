@@ -28,8 +28,9 @@ from ata_jax.schedules import is_down
 from ata_jax.timemodels import TimeModel, present_workers, task_times, worker_count
 
 
-def tasks_per_worker(num_workers: int, budget: int) -> int:
-    """⌈B/n⌉: the tasks each of n workers starts in an msync round."""
+def tasks_per_worker(num_workers, budget: int):
+    """⌈B/n⌉: the tasks each of n workers starts in an msync round (n an int, or a traced
+    count for a padded model)."""
     return -(-budget // num_workers)
 
 
@@ -42,7 +43,8 @@ def round_time(model: TimeModel, task_key: jax.Array, budget: int,
     slot = jnp.tile(jnp.arange(slots, dtype=jnp.int32), n)
     times = task_times(model, task_key, worker, slot, budget, round_number).reshape(n, slots)
     completion = jnp.cumsum(times, axis=1)
-    started = jnp.arange(slots) < -(-budget // worker_count(model))  # ⌈B/n⌉ of this model
+    # each configuration starts its own ⌈B/n⌉ tasks per worker, n its present workers
+    started = jnp.arange(slots) < tasks_per_worker(worker_count(model), budget)
     finishes = started[None, :] & present_workers(model)[:, None]
     if has_failures(model):  # a down worker never returns a result
         finishes &= ~is_down(model.schedule, round_number, jnp.arange(n))[:, None]

@@ -182,16 +182,14 @@ def run_simulate(arguments: argparse.Namespace) -> int:
     check_netcdf_output(arguments.out, command)
     netcdf = is_netcdf_path(arguments.out)
     json_out = None if netcdf else arguments.out  # netCDF is written once, at the end
-    sizes = dict(budget=arguments.budget, num_rounds=arguments.rounds,
-                 num_seeds=arguments.seeds, counting=arguments.counting,
-                 window=arguments.window)
-    check_limit(command, check_run_sizes, workers=arguments.workers or (), **sizes)
+    check_limit(command, check_run_sizes, budget=arguments.budget, num_rounds=arguments.rounds,
+                num_seeds=arguments.seeds, window=arguments.window,
+                workers=arguments.workers or ())
     entries = configurations(command, arguments)
     if not entries:
         raise UsageError(f"{command}: no configurations to run")
     if arguments.policies is None:  # the change-following ones when any model changes
         arguments.policies = max((default_policies(model) for _, model in entries), key=len)
-    check_limit(command, check_run_sizes, policies=arguments.policies, **sizes)
     check_limit(command, check_host_results, len(entries) * arguments.seeds,
                 len(arguments.policies), len(METRICS),
                 arguments.rounds if arguments.per_round else 0, "drop --per-round")

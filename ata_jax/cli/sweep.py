@@ -159,7 +159,6 @@ def run_sweep_command(arguments: argparse.Namespace) -> int:
     for budget in arguments.budget:
         check_limit(command, check_run_sizes, budget=budget, num_rounds=arguments.rounds,
                     num_seeds=arguments.seeds, workers=arguments.workers or (),
-                    policies=arguments.policies, counting=arguments.counting,
                     window=arguments.window)
     entries = worker_configurations(
         command, arguments.time_model, list(arguments.workers) if arguments.workers else None,
@@ -175,11 +174,11 @@ def run_sweep_command(arguments: argparse.Namespace) -> int:
                 len(arguments.policies), len(METRICS), arguments.curves)
     from ata_jax.simulate import check_policy_inputs
 
+    options = allocator_settings(command, arguments)
     try:
-        for budget in arguments.budget:
+        for budget in arguments.budget:  # msync's check depends on B
             check_policy_inputs([model for _, model in entries], arguments.policies,
-                                budget=budget, num_rounds=arguments.rounds,
-                                **allocator_settings(command, arguments))
+                                budget=budget, num_rounds=arguments.rounds, **options)
     except ValueError as error:
         raise UsageError(f"{command}: {error}") from None
     modes = {}

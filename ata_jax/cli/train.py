@@ -168,8 +168,7 @@ def run_document(arguments: argparse.Namespace) -> dict:
     from ata_jax.limits import check_run_sizes
 
     check_limit(command, check_run_sizes, budget=arguments.budget, num_rounds=rounds,
-                num_seeds=arguments.seeds, policies=arguments.policies,
-                workers=arguments.workers or ())
+                num_seeds=arguments.seeds, workers=arguments.workers or ())
     entries = worker_configurations(command, names, arguments.workers, None, None,
                                     seed=arguments.seed, rounds=rounds,
                                     budgets=[arguments.budget])

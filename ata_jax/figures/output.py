@@ -3,7 +3,6 @@ the package and JAX versions, the device and the command line."""
 
 from __future__ import annotations
 
-import json
 import pathlib
 
 import matplotlib
@@ -11,7 +10,7 @@ import matplotlib
 matplotlib.use("Agg")  # figures are files; no display needed
 import matplotlib.pyplot as plt  # noqa: E402
 
-from ata_jax.files import json_safe  # noqa: E402
+from ata_jax.files import json_safe, write_json_atomically  # noqa: E402
 from ata_jax.provenance import provenance  # noqa: E402
 
 QUICK = {"quick": False}
@@ -28,5 +27,5 @@ def save_figure(figure, out_dir: pathlib.Path, name: str, settings: dict,
     document = {"figure": name, "quick": QUICK["quick"], "settings": settings, "data": data,
                 "provenance": provenance()}
     path = out_dir / f"{name}.json"
-    path.write_text(json.dumps(json_safe(document), allow_nan=False) + "\n")
+    write_json_atomically(str(path), json_safe(document), indent=None)
     return [png, path]
