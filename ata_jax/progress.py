@@ -66,6 +66,9 @@ class Progress:
         from tqdm import tqdm
 
         if self.bar is None:
+            # no monitor thread: our bars are moved between compiled calls only, and a
+            # thread left running beside XLA's compiles is one more thing to rule out
+            tqdm.monitor_interval = 0
             self.bar = tqdm(total=total, desc=self.description, unit=self.unit,
                             file=self.stream, dynamic_ncols=True, leave=True)
         elif (total is not None and total != self.bar.total) or done < self.bar.n:
