@@ -6,6 +6,12 @@ seconds spent compiling now (0.0 on a hit), so timings separate compiling from r
 Traced values (keys, α, η, a model's parameters) never cause a recompile. The cache is
 bounded (least recently used programs are dropped), and `TRACE_COUNTS` counts traces by
 label, which tests read to prove that a grid is one compile.
+
+Dropping a program from this cache alone frees nothing: JAX's own lowering and compilation
+caches hold every executable they have built, and each CPU executable keeps a few hundred
+memory mappings, so a long process (a sweep over many (n, B) groups, a test session) ran
+into the kernel's limit of 65 530 mappings and crashed inside XLA. An eviction therefore
+also clears JAX's caches, which keeps the executables alive to those still held here.
 """
 
 from __future__ import annotations
@@ -17,8 +23,8 @@ from typing import Any, Callable, Hashable
 import jax
 import numpy as np
 
-CACHE_SIZE = 64
-"""Compiled programs kept (each holds its executable in memory)."""
+CACHE_SIZE = 32
+"""Compiled programs kept (each holds its executable and its memory mappings)."""
 
 TRACE_COUNTS: collections.Counter = collections.Counter()
 """label -> how many times a program with that label has been traced (each trace: a compile).
@@ -61,6 +67,8 @@ def compiled(function: Any, *arguments, **static) -> tuple[Any, float]:
     seconds = time.perf_counter() - start
     COMPILES[getattr(function, "__name__", repr(function))] += 1
     _CACHE[signature] = executable
-    while len(_CACHE) > CACHE_SIZE:
-        _CACHE.popitem(last=False)
+    if len(_CACHE) > CACHE_SIZE:
+        while len(_CACHE) > CACHE_SIZE:
+            _CACHE.popitem(last=False)
+        jax.clear_caches()  # the only handle on JAX's copies of the dropped programs
     return executable, seconds

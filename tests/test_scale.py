@@ -133,3 +133,31 @@ def test_two_processes_on_localhost_give_the_single_run():
     whole = simulate(sqrt(8), ("ata-empirical",), budget=4, num_rounds=30, num_seeds=6, seed=2)
     combined = np.concatenate([output["runtime"]["ata-empirical"] for output in outputs])
     np.testing.assert_array_equal(combined, whole["ata-empirical"].runtime)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="counts Linux mappings")
+def test_many_compiles_hold_a_bounded_number_of_memory_mappings(monkeypatch):
+    """Each CPU executable keeps memory mappings, and JAX's caches keep every executable: a
+    long process crashed at the kernel's 65 530. Dropping programs from our cache must free
+    them."""
+    import jax
+    import jax.numpy as jnp
+
+    from ata_jax import compilation
+
+    def mappings():
+        with open("/proc/self/maps") as maps:
+            return sum(1 for _ in maps)
+
+    monkeypatch.setattr(compilation, "CACHE_SIZE", 4)
+    compilation.clear()
+    program = jax.jit(lambda x: jnp.sort(jnp.sin(x) + jnp.cumsum(x)))
+    start = mappings()
+    for size in range(1, 5):
+        compilation.compiled(program, jnp.ones(size))
+    per_program = max(1, (mappings() - start) / 4)  # what one held program costs
+    for size in range(5, 45):
+        executable, _ = compilation.compiled(program, jnp.ones(size))
+        executable(jnp.ones(size)).block_until_ready()
+    # 40 more programs: without the release, about 40 * per_program more mappings
+    assert mappings() - start < 10 * per_program + 20, (mappings() - start, per_program)
