@@ -40,7 +40,10 @@ from scipy import special
 
 CONSTANT, EXPONENTIAL, UNIFORM, HALF_NORMAL, LOGNORMAL, GAMMA = range(6)
 FAMILY_NAMES = ("constant", "exponential", "uniform", "half-normal", "lognormal", "gamma")
-POLICIES = ("ata", "ata-empirical", "ofta", "uta", "gta")
+POLICIES = ("ata", "ata-empirical", "ofta", "uta", "gta", "thompson", "explore-commit",
+            "msync", "ofta-expected")
+LEARNERS = ("ata", "ata-empirical", "thompson", "explore-commit")
+"""The policies that keep sample counts and sums of the task times they see."""
 COUNTINGS = ("task", "round")
 
 
@@ -418,8 +421,10 @@ def greedy_round_time(rng: np.random.Generator, family, params, num_seeds: int,
 # Simulation
 # ----------------------------------------------------------------------------------------
 
-def _check_policy(policy: str, counting: str, alpha, eta) -> None:
-    """Raise ValueError for an unknown policy or counting, or a missing alpha / eta."""
+def _check_policy(policy: str, counting: str, alpha, eta, expected_optimum=None,
+                  num_workers: int = 0, budget: int = 0) -> None:
+    """Raise ValueError for an unknown policy or counting, a missing alpha / eta, or
+    ofta-expected without its allocation."""
     if policy not in POLICIES:
         raise ValueError(f"unknown policy {policy!r}; choose from {', '.join(POLICIES)}")
     if counting not in COUNTINGS:
@@ -428,14 +433,40 @@ def _check_policy(policy: str, counting: str, alpha, eta) -> None:
         raise ValueError("policy 'ata' needs alpha (≥ max_i ‖X_i − μ_i‖_ψ1)")
     if policy == "ata-empirical" and eta is None:
         raise ValueError("policy 'ata-empirical' needs eta (≥ max_i ‖X_i − μ_i‖_ψ1 / μ_i)")
+    if policy == "ofta-expected":
+        counts = None if expected_optimum is None else np.asarray(expected_optimum)
+        if counts is None or counts.shape != (num_workers,) or counts.sum() != budget:
+            raise ValueError("policy 'ofta-expected' needs expected_optimum: n counts that sum "
+                             "to B (a*_E, e.g. from ata_jax.expected.expected_optimum)")
 
 
-def _simulate_greedy(rng, model: _Model, budget, num_rounds, num_seeds) -> dict:
-    """GTA's metrics (see `simulate`); its proxy regret is undefined (NaN)."""
+def _msync_round_time(rng: np.random.Generator, model: _Model, num_seeds: int,
+                      budget: int) -> np.ndarray:
+    """m-synchronous: each of the n workers runs ⌈B/n⌉ tasks back to back; the round ends at
+    the B-th earliest completion: float64[S]."""
+    num_workers = model.family.shape[0]
+    per_worker = -(-budget // num_workers)
+    worker = np.broadcast_to(np.arange(num_workers)[:, None], (num_workers, per_worker))
+    times = _draw(rng, model, worker, (num_seeds, num_workers, per_worker))
+    completions = np.cumsum(times, axis=2).reshape(num_seeds, -1)
+    return _kth_smallest(completions, budget - 1)[:, 0]
+
+
+def _round_robin(num_workers: int, budget: int, round_index: int, num_seeds: int) -> np.ndarray:
+    """Explore-then-commit's exploring round k: task t goes to worker ((k−1)B + t) mod n:
+    int[S, n]."""
+    workers = ((round_index - 1) * budget + np.arange(budget)) % num_workers
+    counts = np.bincount(workers, minlength=num_workers)
+    return np.broadcast_to(counts, (num_seeds, num_workers))
+
+
+def _simulate_racing(rng, model: _Model, budget, num_rounds, num_seeds, round_time) -> dict:
+    """The metrics (see `simulate`) of GTA or msync, whose every worker is held for the
+    round: worker time n × runtime, proxy regret undefined (NaN)."""
     num_workers = model.family.shape[0]
     round_times = np.empty((num_rounds, num_seeds))
     for round_number in range(num_rounds):
-        round_times[round_number] = _greedy_round_time(rng, model, num_seeds, budget)
+        round_times[round_number] = round_time(rng, model, num_seeds, budget)
     runtime = round_times.sum(axis=0)
     return {"runtime": runtime, "worker_time": num_workers * runtime,
             "regret": np.full(num_seeds, np.nan), "round_time_mean": round_times.mean(axis=1)}
@@ -443,27 +474,36 @@ def _simulate_greedy(rng, model: _Model, budget, num_rounds, num_seeds) -> dict:
 
 def simulate(family, params, policy: str, budget: int, num_rounds: int, num_seeds: int,
              seed: int = 0, alpha: float | None = None, eta: float | None = None,
-             counting: str = "task") -> dict:
+             counting: str = "task", spread: float = 1.0, explore_samples: int = 10,
+             expected_optimum=None) -> dict:
     """Run `policy` for `num_rounds` rounds on `num_seeds` independent seeds at once.
 
-    policy: "ata" (needs alpha), "ata-empirical" (needs eta), "ofta", "uta" or "gta".
+    policy: "ata" (needs alpha), "ata-empirical" (needs eta), "ofta", "uta", "gta", or the
+    spec's §9 allocators: "thompson" (scores μ̂_i·exp(spread·Z/√K_i), 0 for an untried
+    worker), "explore-commit" (round-robin until every worker has explore_samples samples,
+    then allocate(μ̂) on the means frozen then), "msync" (every worker starts ⌈B/n⌉ tasks,
+    the B-th completion ends the round, worker time n × round time) and "ofta-expected"
+    (plays `expected_optimum`, int[n] summing to B, every round).
     counting: "task" (each task is one sample: K_i += a_i, sum += T_i) or "round" (one sample
     T_i/a_i per loaded round: K_i += 1).
 
     Returns a dict of float64 arrays (model time units):
       "runtime"         [S]: Σ_k round time, round time = max_i T_ik over loaded workers;
       "worker_time"     [S]: Σ_k Σ_i T_ik (GTA: n × runtime, unfinished work included);
-      "regret"          [S]: Σ_k ℓ(a_k, μ) − ℓ(a*, μ), a* = allocate(μ); NaN for "gta";
+      "regret"          [S]: Σ_k ℓ(a_k, μ) − ℓ(a*, μ), a* = allocate(μ); NaN for "gta" and
+                             "msync";
       "round_time_mean" [K]: each round's time averaged over seeds.
     """
     model = _prepare(family, params)
-    _check_policy(policy, counting, alpha, eta)
     budget, num_rounds, num_seeds = int(budget), int(num_rounds), int(num_seeds)
+    _check_policy(policy, counting, alpha, eta, expected_optimum, model.family.shape[0],
+                  budget)
     if budget < 1 or num_rounds < 1 or num_seeds < 1:
         raise ValueError("budget, num_rounds and num_seeds must all be ≥ 1")
     rng = np.random.default_rng(seed)
-    if policy == "gta":
-        return _simulate_greedy(rng, model, budget, num_rounds, num_seeds)
+    if policy in ("gta", "msync"):
+        round_time = _greedy_round_time if policy == "gta" else _msync_round_time
+        return _simulate_racing(rng, model, budget, num_rounds, num_seeds, round_time)
 
     num_workers = model.family.shape[0]
     means = worker_means(family, params)
@@ -477,19 +517,33 @@ def simulate(family, params, policy: str, budget: int, num_rounds: int, num_seed
     regret = np.zeros(num_seeds)
     round_time_mean = np.empty(num_rounds)
     everyone_untried = np.ones((num_seeds, num_workers), dtype=bool)   # UTA: all scores 0
-    oracle_allocation = np.broadcast_to(oracle, (num_seeds, num_workers))
+    fixed = {"ofta": oracle, "ofta-expected": expected_optimum}.get(policy)
+    if fixed is not None:
+        fixed = np.broadcast_to(np.asarray(fixed, np.int64).reshape(1, -1),
+                                (num_seeds, num_workers))
+    exploring = np.ones(num_seeds, dtype=bool)  # explore-commit: still exploring, per seed
 
     for round_index in range(1, num_rounds + 1):
-        if policy == "ofta":
-            allocation = oracle_allocation
+        mean_estimate = sample_sum / np.maximum(sample_count, 1.0)
+        if fixed is not None:
+            allocation = fixed
         elif policy == "uta":
             allocation = _spread_over_zeros(everyone_untried, budget, rng)
+        elif policy == "explore-commit":
+            exploring = (sample_count < explore_samples).any(axis=1)
+            commit = _allocate(mean_estimate, budget, rng)
+            allocation = np.where(exploring[:, None],
+                                  _round_robin(num_workers, budget, round_index, num_seeds),
+                                  commit)
         else:
-            mean_estimate = sample_sum / np.maximum(sample_count, 1.0)
             if policy == "ata":
                 scores = ata_lcb(mean_estimate, sample_count, round_index, alpha)
-            else:
+            elif policy == "ata-empirical":
                 scores = ata_empirical_lcb(mean_estimate, sample_count, round_index, eta)
+            else:  # thompson: a log-normal draw around each tried worker's mean
+                normal = rng.standard_normal((num_seeds, num_workers))
+                scores = np.where(sample_count > 0, mean_estimate * np.exp(
+                    spread * normal / np.sqrt(np.maximum(sample_count, 1.0))), 0.0)
             allocation = _allocate(scores, budget, rng)
 
         busy = _play_allocation(rng, model, allocation)
@@ -500,12 +554,14 @@ def simulate(family, params, policy: str, budget: int, num_rounds: int, num_seed
         if policy != "ofta":
             regret += proxy_loss(allocation, means) - oracle_loss
 
-        if policy in ("ata", "ata-empirical"):
+        if policy in LEARNERS:
+            # explore-commit's estimates freeze once it commits
+            learning = exploring[:, None] if policy == "explore-commit" else True
             if counting == "task":
-                sample_count += allocation
-                sample_sum += busy
+                sample_count += np.where(learning, allocation, 0)
+                sample_sum += np.where(learning, busy, 0.0)
             else:
-                loaded = allocation > 0
+                loaded = (allocation > 0) & learning
                 sample_count += loaded
                 sample_sum += np.divide(busy, allocation, out=np.zeros_like(busy),
                                         where=loaded)

@@ -3,7 +3,7 @@
 The two implementations share no code and no random numbers, so their per-seed totals are
 independent samples of the same distribution when both are right. Each comparison is a
 two-sample z-test: |mean_jax − mean_numpy| ≤ Z·√(var_jax/S + var_numpy/S). With Z = 4.5 the
-chance that any of the ~15 comparisons fails by accident is about 15 × 7e-6 ≈ 1e-4.
+chance that any of the ~30 comparisons fails by accident is about 30 × 7e-6 ≈ 2e-4.
 """
 
 import math
@@ -50,19 +50,31 @@ def assert_same_distribution(jax_values, numpy_values, label):
         f"(allowed {bound:.3g})")
 
 
+# an allocation for ofta-expected to play (not the proxy optimum, so its regret is not 0);
+# that a*_E is the expected-time optimum is tested in test_allocators_beyond
+EXPECTED_OPTIMUM = np.array([2, 1, 0, 1, 0, 0, 0, 0, 0, 0])
+# the §9 allocators' settings: ν and m away from their defaults, so both are really passed
+SETTINGS = dict(spread=0.5, explore_samples=3)
+
+
 @pytest.mark.parametrize("policy,counting", [
     ("ata", "task"), ("ata-empirical", "task"), ("ata-empirical", "round"),
-    ("gta", "task"), ("uta", "task"), ("ofta", "task")])
+    ("gta", "task"), ("uta", "task"), ("ofta", "task"), ("thompson", "task"),
+    ("thompson", "round"), ("explore-commit", "task"), ("explore-commit", "round"),
+    ("msync", "task"), ("ofta-expected", "task")])
 def test_policy_matches_numpy_reference(policy, counting):
-    result = simulate(MODEL, (policy,), budget=BUDGET, num_rounds=ROUNDS, num_seeds=SEEDS,
-                      seed=11, counting=counting)[policy]
+    budget = 13 if policy == "msync" else BUDGET  # B > n: each worker starts 2 tasks
+    result = simulate(MODEL, (policy,), budget=budget, num_rounds=ROUNDS, num_seeds=SEEDS,
+                      seed=11, counting=counting, expected_optimum=EXPECTED_OPTIMUM,
+                      **SETTINGS)[policy]
     reference = numpy_reference.simulate(
-        np.asarray(MODEL.family), np.asarray(MODEL.params), policy, BUDGET, ROUNDS, SEEDS,
-        seed=12, alpha=MODEL.alpha, eta=MODEL.eta, counting=counting)
+        np.asarray(MODEL.family), np.asarray(MODEL.params), policy, budget, ROUNDS, SEEDS,
+        seed=12, alpha=MODEL.alpha, eta=MODEL.eta, counting=counting,
+        expected_optimum=EXPECTED_OPTIMUM, **SETTINGS)
     np.testing.assert_allclose(numpy_reference.worker_means(MODEL.family, MODEL.params),
                                MODEL.mean, rtol=1e-10)
     for metric in ("runtime", "worker_time", "regret"):
-        if policy == "gta" and metric == "regret":
+        if policy in ("gta", "msync") and metric == "regret":
             assert np.isnan(result.regret).all() and np.isnan(reference["regret"]).all()
             continue
         if policy == "ofta" and metric == "regret":
@@ -71,3 +83,18 @@ def test_policy_matches_numpy_reference(policy, counting):
             continue
         assert_same_distribution(getattr(result, metric), reference[metric],
                                  f"{policy}/{counting}/{metric}")
+
+
+def test_the_reference_explores_then_commits_and_refuses_a_missing_optimum():
+    """The reference's own explore-commit: round-robin while any worker has fewer than m
+    samples, then the allocation on the frozen means (constant times: nothing random)."""
+    family = np.zeros(3, np.int64)
+    params = np.zeros((3, 4))
+    params[:, 0] = [1.0, 2.0, 4.0]
+    result = numpy_reference.simulate(family, params, "explore-commit", 2, 5, 1,
+                                      explore_samples=2)
+    # rounds 1-3 round-robin (tasks 0,1 | 2,0 | 1,2: every worker 2 samples), then the
+    # proxy optimum of the exact means, (2, 0, 0) with round time 2, twice
+    assert result["round_time_mean"].tolist() == [2.0, 4.0, 4.0, 2.0, 2.0]
+    with pytest.raises(ValueError, match="expected_optimum"):
+        numpy_reference.simulate(family, params, "ofta-expected", 2, 5, 1)
