@@ -145,12 +145,14 @@ def sweep_dataset(results):
 
     Dimensions: policy [P], point [G] (the grid points, in grid order; coordinates the grid
     values: configuration, workers, budget, alpha, eta, alpha_scale, eta_scale, discount,
-    and the configuration's time_model, heterogeneity and cluster), seed [S], and with
-    curves round [C] (coordinate: the last round of each block; "curve_<name>": per-round
-    means over the block). Variables: every metric's totals [policy, point, seed] (float64).
-    Attributes: the sweep's config and metadata (grid_shape, grid_axes, configurations,
-    timing, ...).
+    spread, explore_samples, and the configuration's time_model, heterogeneity and cluster),
+    seed [S], and with curves round [C] (coordinate: the last round of each block;
+    "curve_<name>": per-round means over the block). Variables: every metric's totals
+    [policy, point, seed] (float64). Attributes: the sweep's config and metadata (grid_shape,
+    grid_axes, configurations, timing, ...).
     """
+    from ata_jax.sweepfile import FORMAT
+
     xarray = require_xarray()
     dims = ("policy", "point", "seed")
     data = {name: (dims, values) for name, values in results.totals.items()}
@@ -170,7 +172,7 @@ def sweep_dataset(results):
             data[f"curve_{name}"] = (dims + ("round",), values)
     metadata = {key: value for key, value in results.metadata.items() if key != "config"}
     return xarray.Dataset(data, coords=coords,
-                          attrs=dataset_attributes("ata-jax-sweep/2", results.config,
+                          attrs=dataset_attributes(FORMAT, results.config,
                                                    {"metadata": metadata}))
 
 

@@ -583,6 +583,17 @@ MAX_EXPLORE_SAMPLES = 2**24
 """The most samples explore-then-commit may ask for: m is a float32, exact up to 2^24."""
 
 
+def check_allocator_values(spread, explore_samples) -> None:
+    """ValueError (one line) for a Thompson spread ν that is negative or not finite, or an
+    explore-then-commit m that is not an integer in [1, 2^24]."""
+    if isinstance(spread, bool) or not (np.isfinite(spread) and spread >= 0):
+        raise ValueError(f"the Thompson spread must be a finite number >= 0, got {spread!r}")
+    if (isinstance(explore_samples, bool) or not float(explore_samples).is_integer()
+            or not 1 <= explore_samples <= MAX_EXPLORE_SAMPLES):
+        raise ValueError(f"explore samples must be an integer in [1, {MAX_EXPLORE_SAMPLES}], "
+                         f"got {explore_samples!r}")
+
+
 def check_policy_inputs(models: Sequence[TimeModel], policies: Sequence[str], *, budget: int,
                         num_rounds: int, spread: float, explore_samples, confidence: str,
                         expected_regret: bool = False) -> None:
@@ -595,12 +606,7 @@ def check_policy_inputs(models: Sequence[TimeModel], policies: Sequence[str], *,
     from ata_jax.expected import check_stationary
 
     check_confidence(policies, confidence)
-    if isinstance(spread, bool) or not (np.isfinite(spread) and spread >= 0):
-        raise ValueError(f"the Thompson spread must be a finite number >= 0, got {spread!r}")
-    if (isinstance(explore_samples, bool) or not float(explore_samples).is_integer()
-            or not 1 <= explore_samples <= MAX_EXPLORE_SAMPLES):
-        raise ValueError(f"explore samples must be an integer in [1, {MAX_EXPLORE_SAMPLES}], "
-                         f"got {explore_samples!r}")
+    check_allocator_values(spread, explore_samples)
     for index, model in enumerate(models):
         where = "the model" if len(models) == 1 else f"configuration {index}"
         if expected_regret or needs_expected_optimum(policies):

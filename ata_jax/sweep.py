@@ -1,9 +1,9 @@
-"""Grids over worker configurations, α, η and discount (traced, vmapped: one compile per
-policy and B) run in chunks sized to a memory budget, with checkpoints that a resumed run
-completes identically.
+"""Grids over worker configurations, α, η, discount, Thompson's spread and
+explore-then-commit's samples (traced, vmapped: one compile per policy and B) run in chunks
+sized to a memory budget, with checkpoints that a resumed run completes identically.
 
-A sweep is the cartesian grid configurations × budgets × α × η × discount, run for every
-policy and every seed. A configuration is one time model (a preset at one n, a model file, a
+A sweep is the cartesian grid configurations × budgets × α × η × discount × ν × m, run for
+every policy and every seed. A configuration is one time model (a preset at one n, a model file, a
 random cluster); the configurations are the cross product of the time models and the worker
 counts, then any random clusters. B changes array shapes, so each (policy, B, batch of
 configurations) is one *group* with its own compile, where a batch is every configuration
@@ -18,9 +18,10 @@ group every (grid point, seed) pair is one *run*, and all runs are a single flat
   (exactly for a batch of one configuration, to float32 rounding in a batch of several, as
   in `simulate`'s own batches), and chunk boundaries never change a result.
 - A policy that ignores a hyperparameter (its registry entry's `reads`: ATA ignores η,
-  ATA-Empirical ignores α, only the -discounted policies read the discount, GTA/UTA/OFTA read
-  none) runs once per value of those it reads; its results are repeated along the others
-  (exact: same keys, same runs).
+  ATA-Empirical ignores α, only the -discounted policies read the discount, only thompson
+  the spread ν and explore-commit the samples m, GTA/UTA/OFTA read none) runs once per value
+  of those it reads; its results are repeated along the others (exact: same keys, same
+  runs).
 - Chunks: a group's runs are cut into equal chunks of `chunk_runs` runs (the last padded and
   the padding dropped, so one compiled shape serves all), `chunk_runs` chosen so that
   chunk_runs × `bytes_per_run` ≤ the memory budget.
@@ -64,7 +65,7 @@ SUMMARY_FIELDS = METRIC_NAMES
 """Per-run totals a sweep keeps: every metric of `ata_jax.metrics` (regret NaN for GTA)."""
 CURVE_FIELDS = CURVE_NAMES
 """Per-round figures that `curve_points` decimates (block means over rounds)."""
-GRID_HYPERPARAMETERS = ("alpha", "eta", "discount")
+GRID_HYPERPARAMETERS = ("alpha", "eta", "discount", "spread", "explore_samples")
 """The traced hyperparameters a sweep's grid varies."""
 CHECKPOINT_FORMAT = "ata-jax-sweep-checkpoint/3"  # /3: groups are (policy, B, batch)
 
@@ -171,8 +172,8 @@ class SweepConfig:
     alpha_mode / eta_mode: "absolute" (alpha/eta are the values), "scale" (multiples of each
     configuration's true α / η) or "true" (the true value only; alpha/eta are (1.0,)).
     curve_points: 0 for no curves, else per-round figures averaged over that many blocks.
-    spread, explore_samples, confidence: Thompson's ν, explore-then-commit's m and ATA's
-    constant (one value each for the whole sweep).
+    spread, explore_samples: grids of Thompson's ν (>= 0) and explore-then-commit's m (integers
+    in [1, 2^24]); confidence: ATA's constant (one for the whole sweep).
     model_fingerprints: a hash of each configuration's model, so a changed model file is
     noticed.
     """
@@ -196,8 +197,8 @@ class SweepConfig:
     random_clusters: int = 0
     heterogeneity: tuple[float, ...] = ()
     separate_n: bool = False
-    spread: float = 1.0
-    explore_samples: int = 10
+    spread: tuple[float, ...] = (1.0,)
+    explore_samples: tuple[int, ...] = (10,)
     confidence: str = "final"
 
     def to_dict(self) -> dict:
@@ -206,8 +207,12 @@ class SweepConfig:
 
     @classmethod
     def from_dict(cls, document: dict) -> "SweepConfig":
-        return cls(**{key: tuple(value) if isinstance(value, list) else value
-                      for key, value in document.items()})
+        values = {key: tuple(value) if isinstance(value, list) else value
+                  for key, value in document.items()}
+        for key in ("spread", "explore_samples"):  # one value, before they were grid axes
+            if key in values and not isinstance(values[key], tuple):
+                values[key] = (values[key],)
+        return cls(**values)
 
 
 def model_fingerprint(model: TimeModel) -> str:
@@ -265,7 +270,8 @@ def as_configurations(config: SweepConfig,
 
 class GridPoint(NamedTuple):
     """One point of the grid: n, B, absolute α and η, their multiples of the configuration's
-    true values, the discount γ, and the configuration's index."""
+    true values, the discount γ, the configuration's index, Thompson's spread ν and
+    explore-then-commit's samples m."""
 
     workers: int
     budget: int
@@ -275,25 +281,43 @@ class GridPoint(NamedTuple):
     eta_scale: float
     discount: float
     configuration: int = 0
+    spread: float = 1.0
+    explore_samples: int = 10
 
 
 def grid_points(config: SweepConfig, configurations: Sequence[Configuration]
                 ) -> list[GridPoint]:
-    """The grid in C order over (configurations, budgets, alpha, eta, discounts); α's true
-    value is the uncentred one under the early confidence (`simulate.default_alpha`)."""
+    """The grid in C order over (configurations, budgets, alpha, eta, discounts, spreads,
+    explore samples); α's true value is the uncentred one under the early confidence
+    (`simulate.default_alpha`)."""
     from ata_jax.simulate import default_alpha
 
     points = []
-    for (index, (_, model)), budget, alpha, eta, discount in itertools.product(
+    for (index, (_, model)), budget, alpha, eta, discount, spread, samples in itertools.product(
             enumerate(configurations), config.budgets, config.alpha, config.eta,
-            config.discounts):
+            config.discounts, config.spread, config.explore_samples):
         absolute_alpha, alpha_scale = _absolute_and_scale(alpha, config.alpha_mode,
                                                           default_alpha(model,
                                                                         config.confidence))
         absolute_eta, eta_scale = _absolute_and_scale(eta, config.eta_mode, model.eta)
         points.append(GridPoint(model.size, budget, absolute_alpha, absolute_eta,
-                                alpha_scale, eta_scale, discount, index))
+                                alpha_scale, eta_scale, discount, index, spread, samples))
     return points
+
+
+def check_allocator_grids(config: SweepConfig) -> None:
+    """SweepError (one line) for a spread or explore-samples grid that is empty, holds a value
+    twice, or holds a value `simulate.check_allocator_values` refuses."""
+    from ata_jax.simulate import check_allocator_values
+
+    for name, values in (("spread", config.spread), ("explore_samples", config.explore_samples)):
+        if not values or len(set(values)) != len(values):
+            raise SweepError(f"the {name} grid must hold distinct values, got {list(values)}")
+    try:
+        for spread, samples in itertools.product(config.spread, config.explore_samples):
+            check_allocator_values(spread, samples)
+    except ValueError as error:
+        raise SweepError(str(error)) from None
 
 
 def _absolute_and_scale(value: float, mode: str, true_value: float) -> tuple[float, float]:
@@ -567,6 +591,7 @@ def run_sweep(config: SweepConfig,
     from ata_jax.configurations import configuration, rows
 
     configurations = as_configurations(config, models)
+    check_allocator_grids(config)
     points = grid_points(config, configurations)
     groups = make_groups(config, points, configurations)
     optima = None
@@ -651,8 +676,9 @@ def run_sweep(config: SweepConfig,
                 eta=jnp.asarray([p.eta for p in chosen], jnp.float32),
                 discount=jnp.asarray([p.discount for p in chosen], jnp.float32),
                 window=jnp.full(size, config.window, jnp.int32),
-                spread=jnp.full(size, config.spread, jnp.float32),
-                explore_samples=jnp.full(size, config.explore_samples, jnp.float32),
+                spread=jnp.asarray([p.spread for p in chosen], jnp.float32),
+                explore_samples=jnp.asarray([p.explore_samples for p in chosen],
+                                            jnp.float32),
                 expected_optimum=None if group_optima is None else jnp.asarray(
                     group_optima[[position[p.configuration] for p in chosen]], jnp.int32))
             chunk_keys = keys[jnp.asarray(seed_index)]

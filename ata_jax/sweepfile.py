@@ -12,6 +12,8 @@ Members (P policies, G grid points, S seeds, C curve points, N configurations):
   workers, budget                                     int64[G]
   alpha, eta, alpha_scale, eta_scale, discount        float64[G] (absolute α, η; their
                                                        multiples of the true values at n)
+  spread                                              float64[G] (Thompson's ν)
+  explore_samples                                     int64[G]   (explore-commit's m)
   curve_round_time, curve_worker_time, curve_regret   float64[P, G, S, C] (only with curves:
                                                        per-round means over blocks of rounds)
   curve_round_end                                     int64[C]   (last round of each block)
@@ -24,11 +26,13 @@ Members (P policies, G grid points, S seeds, C curve points, N configurations):
   metadata                                            str, JSON: {"config", "ata_jax",
                                                        "command", "timing", "grid_shape",
                                                        "metrics", "configurations", ...}
-The grid is C-ordered over (configurations, budgets, alpha, eta, discounts): `grid_shape` in
-the metadata reshapes G (a sweep of one time model has one configuration per n: the
-workers axis). "configurations" in the metadata is every configuration's label in full.
-No pickled objects: `np.load(path)` reads it anywhere. Format /1 (before configurations)
-is still read: its configurations are its worker counts.
+The grid is C-ordered over (configurations, budgets, alpha, eta, discounts, spreads,
+explore samples): `grid_shape` in the metadata reshapes G along `grid_axes` (a sweep of one
+time model has one configuration per n: the workers axis). "configurations" in the metadata
+is every configuration's label in full. No pickled objects: `np.load(path)` reads it
+anywhere. Formats /1 (before configurations) and /2 (before the spread and explore-samples
+axes) are still read: /1's configurations are its worker counts, and both get the sweep's
+one spread and m (or the defaults) as those grid fields.
 """
 
 from __future__ import annotations
@@ -44,11 +48,14 @@ from ata_jax.sweep import (CURVE_FIELDS, SUMMARY_FIELDS, GridPoint, Group, Sweep
                            SweepError, SweepPart, SweepRun, config_fingerprint)
 
 GRID_FIELDS = ("configuration", "workers", "budget", "alpha", "eta", "alpha_scale", "eta_scale",
-               "discount")
+               "discount", "spread", "explore_samples")
+INTEGER_GRID_FIELDS = ("configuration", "workers", "budget", "explore_samples")
+GRID_AXES = ("configuration", "budget", "alpha", "eta", "discount", "spread", "explore_samples")
+"""The axes of the grid's C order (`grid_shape` in the metadata)."""
 CONFIGURATION_FIELDS = ("time_model", "workers", "heterogeneity", "cluster")
 """Each configuration's label as arrays, member `configuration_<field>` ([N])."""
-FORMAT = "ata-jax-sweep/2"  # /2: the configuration axis
-READABLE_FORMATS = ("ata-jax-sweep/1", FORMAT)
+FORMAT = "ata-jax-sweep/3"  # /2: the configuration axis; /3: the spread and samples axes
+READABLE_FORMATS = ("ata-jax-sweep/1", "ata-jax-sweep/2", FORMAT)
 PART_FORMAT = "ata-jax-sweep-part/1"
 
 
@@ -74,7 +81,7 @@ def sweep_members(run: SweepRun, *, command: str = "",
     arrays["policy"] = np.array(config.policies)
     arrays["seed"] = np.arange(config.seeds, dtype=np.int64)
     for name in GRID_FIELDS:
-        dtype = np.int64 if name in ("configuration", "workers", "budget") else np.float64
+        dtype = np.int64 if name in INTEGER_GRID_FIELDS else np.float64
         arrays[name] = np.array([getattr(point, name) for point in run.points], dtype)
     labels = run.labels or [{"time_model": config.time_model, "workers": n}
                             for n in config.workers]
@@ -90,8 +97,9 @@ def sweep_members(run: SweepRun, *, command: str = "",
                 "device_count": jax.local_device_count(), "command": command,
                 "solver": run.solver,
                 "grid_shape": [len(labels), len(config.budgets), len(config.alpha),
-                               len(config.eta), len(config.discounts)],
-                "grid_axes": ["configuration", "budget", "alpha", "eta", "discount"],
+                               len(config.eta), len(config.discounts), len(config.spread),
+                               len(config.explore_samples)],
+                "grid_axes": list(GRID_AXES),
                 "configurations": labels,
                 "metrics": {metric.name: metric.description for metric in METRICS},
                 "timing": {"compile_s": run.compile_s, "run_s": run.run_s,
@@ -120,9 +128,10 @@ class SweepResults:
 
     policies: tuple of P names. seeds: int64[S] seed indices. grid: dict of GRID_FIELDS ->
     [G] arrays (configuration index, workers, budget, absolute alpha and eta, alpha_scale,
-    eta_scale, discount). configurations: dict of CONFIGURATION_FIELDS -> [N] arrays (each
-    configuration's time model, n, σ and cluster index; NaN and -1 where it is not a random
-    cluster), so `configurations["heterogeneity"][grid["configuration"]]` is each point's σ;
+    eta_scale, discount, spread, explore_samples). configurations: dict of
+    CONFIGURATION_FIELDS -> [N] arrays (each configuration's time model, n, σ and cluster
+    index; NaN and -1 where it is not a random cluster), so
+    `configurations["heterogeneity"][grid["configuration"]]` is each point's σ;
     labels: the configurations' labels in full (list of N dicts).
     totals: metric name -> float64[P, G, S], each metric's totals over the K rounds
     (`ata_jax.metrics.METRICS`: regret NaN where undefined, GTA; wasted_time 0 for a model
@@ -217,6 +226,11 @@ def results_from_members(stored, path: str) -> SweepResults:
                           for name, values in configuration_arrays(labels).items()}
         grid = {"configuration": np.array([workers.index(n) for n in grid["workers"]],
                                           np.int64), **grid}
+    if "spread" not in grid:  # formats /1 and /2: the sweep's one value of each
+        config = SweepConfig.from_dict(metadata["config"])
+        size = len(grid["workers"])
+        grid["spread"] = np.full(size, config.spread[0], np.float64)
+        grid["explore_samples"] = np.full(size, config.explore_samples[0], np.int64)
     return SweepResults(
         policies=tuple(str(name) for name in stored["policy"]), seeds=stored["seed"],
         grid=grid,

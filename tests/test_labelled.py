@@ -107,7 +107,7 @@ def test_a_sweep_to_xarray_and_its_netcdf_file(tmp_path):
         np.testing.assert_array_equal(dataset[metric].values, results.totals[metric])
     np.testing.assert_array_equal(dataset["curve_round_time"].values,
                                   results.curves["round_time"])
-    assert json.loads(dataset.attrs["metadata"])["grid_shape"] == [2, 1, 2, 1, 1]
+    assert json.loads(dataset.attrs["metadata"])["grid_shape"] == [2, 1, 2, 1, 1, 1, 1]
     assert json.loads(dataset.attrs["config"]) == results.config
     write_netcdf(dataset, str(tmp_path / "python.nc"))
     assert_round_trip(dataset, tmp_path / "python.nc")

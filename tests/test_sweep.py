@@ -136,7 +136,7 @@ def test_store_round_trips(uninterrupted, tmp_path, monkeypatch):
     np.testing.assert_array_equal(loaded.curve_round_end, curve_round_ends(K, 4))
     assert SweepConfig.from_dict(loaded.config) == config()
     assert loaded.metadata["command"] == "ata-jax sweep --test"
-    assert loaded.metadata["grid_shape"] == [1, 1, 3, 1, 1]
+    assert loaded.metadata["grid_shape"] == [1, 1, 3, 1, 1, 1, 1]
     try:
         import pandas  # noqa: F401
         frame = loaded.to_frame()
@@ -177,6 +177,61 @@ def test_cli_writes_the_store(uninterrupted, tmp_path, capsys):
     assert "ata" in capsys.readouterr().out
 
 
+def test_spread_and_explore_samples_are_grid_axes(tmp_path, capsys):
+    """Thompson's ν and explore-commit's m are traced grid axes: one compile per policy for
+    their whole grid, each point equal to `simulate` at that value, a policy that reads
+    neither repeated along them, and the store keeps both axes."""
+    from ata_jax.sweepfile import load_sweep, results_from_members, sweep_members
+
+    policies = ("thompson", "explore-commit", "ata")
+    grid = config(policies=policies, alpha=(1.0,), curve_points=0, spread=(0.0, 0.5, 2.0),
+                  explore_samples=(1, 3))
+    before = TRACE_COUNTS.copy()
+    result = run_sweep(grid, {N: MODEL}, memory_mb=64.0)
+    for policy in policies:
+        assert TRACE_COUNTS[("sweep", policy, N, B)] - before[("sweep", policy, N, B)] == 1
+    assert [(point.spread, point.explore_samples) for point in result.points] == \
+        [(0.0, 1), (0.0, 3), (0.5, 1), (0.5, 3), (2.0, 1), (2.0, 3)]
+    runtime = result.totals[..., SUMMARY_FIELDS.index("runtime")]
+    for index, point in enumerate(result.points):
+        for p, policy in enumerate(policies):
+            expected = simulate(MODEL, [policy], budget=B, num_rounds=K, num_seeds=S,
+                                spread=point.spread,
+                                explore_samples=point.explore_samples)[policy]
+            np.testing.assert_allclose(runtime[p, index], expected.runtime, rtol=1e-6,
+                                       err_msg=f"{policy} at {point}")
+    thompson, explore, ata = runtime
+    assert not np.array_equal(thompson[0], thompson[4])  # ν varies Thompson's runs
+    np.testing.assert_array_equal(thompson[0], thompson[1])  # and m does not
+    assert not np.array_equal(explore[0], explore[1])  # m varies explore-commit's
+    np.testing.assert_array_equal(explore[1], explore[5])
+    assert (ata == ata[0]).all()  # ATA reads neither
+    path = str(tmp_path / "grid.npz")
+    save_sweep(path, result)
+    loaded = load_sweep(path)
+    assert loaded.metadata["grid_shape"] == [1, 1, 1, 1, 1, 3, 2]
+    assert loaded.metadata["grid_axes"][-2:] == ["spread", "explore_samples"]
+    np.testing.assert_array_equal(loaded.grid["spread"], [0, 0, 0.5, 0.5, 2, 2])
+    np.testing.assert_array_equal(loaded.grid["explore_samples"], [1, 3] * 3)
+    assert loaded.grid["explore_samples"].dtype == np.int64
+    # a store of format /2 had one ν and m for the whole sweep, in its config
+    members = dict(sweep_members(run_sweep(config(), {N: MODEL}, memory_mb=MEMORY_MB)))
+    metadata = json.loads(str(members.pop("metadata")))
+    del members["spread"], members["explore_samples"]
+    metadata.update(format="ata-jax-sweep/2",
+                    config={**metadata["config"], "spread": 0.25, "explore_samples": 7})
+    members["metadata"] = np.array(json.dumps(metadata))
+    old = results_from_members(members, "old.npz")
+    assert (old.grid["spread"] == 0.25).all() and (old.grid["explore_samples"] == 7).all()
+    # the table has a column for each axis a policy reads
+    assert main(["sweep", "--workers", str(N), "--budget", str(B), "--rounds", str(K),
+                 "--seeds", str(S), "--policies", "thompson", "--spread", "0,1/2,2",
+                 "--quiet"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split()[6] == "nu" and " m " not in table[0]
+    assert [line.split()[6] for line in table[1:4]] == ["0", "0.5", "2"]
+
+
 
 @pytest.mark.parametrize("arguments, needle", [
     (["--alpha-scale", ""], "empty grid"),
@@ -196,6 +251,13 @@ def test_cli_writes_the_store(uninterrupted, tmp_path, capsys):
     (["--alpha-scale", "1..1e300:1000000000"], "at most 10000"),
     (["--eta-scale", "1..2:6000,3..4:6000"], "has 12000 values; at most 10000"),
     (["--checkpoint", "/proc/no/such/checkpoint"], "ata-jax"),
+    (["--spread", "0,-1"], "spreads must be finite numbers >= 0"),
+    (["--spread", "1,1"], "twice"),
+    (["--spread", "1..x"], "not a number"),
+    (["--explore-samples", "2.5"], "explore samples must be integers"),
+    (["--explore-samples", "0,4"], "> 0"),
+    (["--explore-samples", "1..2:3"], "explore samples must be integers"),
+    (["--explore-samples", "20000000"], "[1, 16777216]"),
 ])
 def test_bad_grid_input(fails_with_one_line, arguments, needle):
     fails_with_one_line(["sweep", *arguments], needle)

@@ -105,7 +105,7 @@ def test_the_store_labels_the_configurations(swept, tmp_path):
     assert loaded.configurations["heterogeneity"][2] == 1.5
     np.testing.assert_array_equal(loaded.configurations["cluster"], [-1, -1, 3])
     assert loaded.labels == [entry.label for entry in CONFIGURATIONS]
-    assert loaded.metadata["grid_shape"] == [3, 1, 1, 2, 1]
+    assert loaded.metadata["grid_shape"] == [3, 1, 1, 2, 1, 1, 1]
     assert loaded.metadata["grid_axes"][0] == "configuration"
     assert SweepConfig.from_dict(loaded.config) == config()
     np.testing.assert_array_equal(loaded.runtime, result.totals[..., 0])
@@ -277,7 +277,7 @@ def test_the_command_sweeps_configurations(tmp_path, capsys):
                                                         "random-cluster", "random-cluster"]
     np.testing.assert_array_equal(loaded.configurations["workers"], [4, 5, 4, 5, 4, 5])
     assert loaded.config["random_clusters"] == 1 and loaded.config["heterogeneity"] == [0.5]
-    assert loaded.metadata["grid_shape"] == [6, 1, 2, 1, 1]
+    assert loaded.metadata["grid_shape"] == [6, 1, 2, 1, 1, 1, 1]
     cluster = random_cluster(5, 0.5, 0)
     point = (loaded.grid["configuration"] == 5) & (loaded.grid["alpha_scale"] == 2)
     g = int(np.nonzero(point)[0][0])

@@ -247,15 +247,28 @@ def explore_samples_int(text: str) -> int:
     return value
 
 
-def add_allocator_arguments(parser: argparse.ArgumentParser) -> None:
+def add_allocator_arguments(parser: argparse.ArgumentParser, grids: bool = False) -> None:
     """The settings of the allocators beyond the paper's: Thompson's ν, explore-then-commit's
-    m, ATA's confidence constant (spec §9)."""
-    parser.add_argument("--spread", type=nonnegative_float, default=1.0, metavar="NU",
-                        help="thompson's posterior spread ν >= 0: log μ̃_i ~ N(log μ̂_i, "
-                             "ν²/K_i) (default: 1)")
-    parser.add_argument("--explore-samples", type=explore_samples_int, default=10, metavar="M",
-                        help="samples explore-commit takes of every worker before it commits "
-                             "(an integer >= 1; default: 10)")
+    m, ATA's confidence constant (spec §9). grids: ν and m are grids (sweep), each given as
+    a tuple."""
+    if grids:
+        from ata_jax.cli.sweep import explore_samples_values, spread_values
+
+        spread, samples, default_spread, default_samples = (spread_values,
+                                                            explore_samples_values, (1.0,),
+                                                            (10,))
+    else:
+        spread, samples, default_spread, default_samples = (nonnegative_float,
+                                                            explore_samples_int, 1.0, 10)
+    several = " (a grid)" if grids else ""
+    parser.add_argument("--spread", type=spread, default=default_spread,
+                        metavar="GRID" if grids else "NU",
+                        help=f"thompson's posterior spread ν >= 0{several}: log μ̃_i ~ "
+                             "N(log μ̂_i, ν²/K_i) (default: 1)")
+    parser.add_argument("--explore-samples", type=samples, default=default_samples,
+                        metavar="GRID" if grids else "M",
+                        help=f"samples explore-commit takes of every worker before it commits "
+                             f"(integers >= 1{several}; default: 10)")
     parser.add_argument("--confidence", choices=("final", "early"), default="final",
                         help="ATA's confidence: the paper's final constant 2 (default) or the "
                              "earlier poster's 4e, with alpha defaulting to the uncentred "

@@ -37,6 +37,43 @@ def discount_values(text: str) -> tuple[float, ...]:
     return values
 
 
+def spread_values(text: str) -> tuple[float, ...]:
+    """A grid of Thompson spreads ν: the grid grammar, where a bare 0 (greedy on the means)
+    may also be an item."""
+    items = [item.strip() for item in text.split(",")]
+    values: list[float] = []
+    for item in items:
+        number = float_or_none(item)
+        if number is not None and not (math.isfinite(number) and number >= 0):
+            raise argparse.ArgumentTypeError(f"spreads must be finite numbers >= 0, got "
+                                             f"{item!r} in {text!r}")
+        values += [0.0] if number == 0.0 else list(grid_values(item))
+    if len(set(values)) != len(values):
+        raise argparse.ArgumentTypeError(f"a value appears twice in {text!r}")
+    return tuple(values)
+
+
+def float_or_none(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def explore_samples_values(text: str) -> tuple[int, ...]:
+    """A grid of explore-then-commit's samples m: the grid grammar, every value an integer in
+    [1, 2^24] (`1..64` is 1, 2, 4, ..., 64)."""
+    from ata_jax.simulate import MAX_EXPLORE_SAMPLES
+
+    values = grid_values(text)
+    for value in values:
+        if not (float(value).is_integer() and 1 <= value <= MAX_EXPLORE_SAMPLES):
+            raise argparse.ArgumentTypeError(
+                f"explore samples must be integers in [1, {MAX_EXPLORE_SAMPLES}], got "
+                f"{value:g} in {text!r}")
+    return tuple(int(value) for value in values)
+
+
 def int_list(text: str) -> tuple[int, ...]:
     items = [item.strip() for item in text.split(",")]
     try:
@@ -58,7 +95,8 @@ def add_parser(commands) -> None:
         "sweep", help="run a grid over configurations, budgets, alpha and eta (checkpointed)",
         description="Run policies over a grid of worker configurations, budgets and "
                     "hyperparameters. Configurations (any n, padded to the largest) and "
-                    "alpha, eta and discount are traced: one compile per (policy, budget, "
+                    "alpha, eta, discount, spread and explore samples are traced: one "
+                    "compile per (policy, budget, "
                     "batch) covers their whole grid, a batch being the configurations of "
                     "one family set and kind of schedule (a trace is a batch of its own). "
                     "Grids: " + GRAMMAR + ".")
@@ -126,7 +164,7 @@ def add_parser(commands) -> None:
     sweep.add_argument("--merge", nargs="+", default=None, metavar=("OUT", "PART"),
                        help="join the part files PART... of one sweep into OUT (.npz or "
                             ".nc), exactly the single-process result; no sweep is run")
-    add_allocator_arguments(sweep)
+    add_allocator_arguments(sweep, grids=True)
     add_solver_argument(sweep)
     sweep.set_defaults(handler=run_sweep_command)
 
@@ -167,7 +205,8 @@ def run_sweep_command(arguments: argparse.Namespace) -> int:
     points = len(entries) * len(arguments.budget) * math.prod(
         len(values or (1.0,)) for values in (arguments.alpha or arguments.alpha_scale,
                                              arguments.eta or arguments.eta_scale,
-                                             arguments.discount))
+                                             arguments.discount, arguments.spread,
+                                             arguments.explore_samples))
     check_limit(command, check_count, points, MAX_GRID_POINTS, "grid points",
                 "split the sweep into several (e.g. one per configuration or budget)")
     check_limit(command, check_host_results, points * arguments.seeds,
@@ -178,7 +217,9 @@ def run_sweep_command(arguments: argparse.Namespace) -> int:
     try:
         for budget in arguments.budget:  # msync's check depends on B
             check_policy_inputs([model for _, model in entries], arguments.policies,
-                                budget=budget, num_rounds=arguments.rounds, **options)
+                                budget=budget, num_rounds=arguments.rounds,
+                                **{**options, "spread": options["spread"][0],
+                                   "explore_samples": options["explore_samples"][0]})
     except ValueError as error:
         raise UsageError(f"{command}: {error}") from None
     modes = {}
@@ -305,6 +346,10 @@ def format_table(result) -> str:
 
     config = result.config
     columns = [metric for metric in metric_columns({}) if metric.column.per != "late round"]
+    # Thompson's ν and explore-commit's m: a column only where a policy of the sweep reads it
+    extra = [(name, header, width) for name, header, width in (("spread", "nu", 7),
+                                                              ("explore_samples", "m", 8))
+             if any(name in reads(policy) for policy in config.policies)]
     name_width = max(15, *(len(policy) + 1 for policy in config.policies))
     several = len(result.labels) > 1
     names = [configuration_name(label) for label in result.labels]
@@ -312,6 +357,7 @@ def format_table(result) -> str:
     lines = [f"{'policy':<{name_width}}"
              + (f"{'configuration':<{label_width}}" if several else "")
              + f"{'n':>5}{'B':>5}{'alpha':>11}{'eta':>9}{'gamma':>7}"
+             + "".join(f"{header:>{width}}" for _, header, width in extra)
              + "".join(f"{metric.column.header:>{metric.column.width}}"
                        for metric in columns)]
     rows = []
@@ -330,7 +376,9 @@ def format_table(result) -> str:
                    + f"{point.workers:>5}{point.budget:>5}"
                    f"{show('alpha', f'{point.alpha:.4g}'):>11}"
                    f"{show('eta', f'{point.eta:.4g}'):>9}"
-                   f"{show('discount', f'{point.discount:.4g}'):>7}")
+                   f"{show('discount', f'{point.discount:.4g}'):>7}"
+                   + "".join(f"{show(name, f'{getattr(point, name):.4g}'):>{width}}"
+                             for name, _, width in extra))
             for metric in columns:
                 value = means[SUMMARY_FIELDS.index(metric.name)]
                 value = value if metric.column.per == "total" else value / config.rounds
