@@ -177,6 +177,7 @@ def test_cli_writes_the_store(uninterrupted, tmp_path, capsys):
     assert "ata" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_spread_and_explore_samples_are_grid_axes(tmp_path, capsys):
     """Thompson's ν and explore-commit's m are traced grid axes: one compile per policy for
     their whole grid, each point equal to `simulate` at that value, a policy that reads
@@ -230,7 +231,6 @@ def test_spread_and_explore_samples_are_grid_axes(tmp_path, capsys):
     table = capsys.readouterr().out.splitlines()
     assert table[0].split()[6] == "nu" and " m " not in table[0]
     assert [line.split()[6] for line in table[1:4]] == ["0", "0.5", "2"]
-
 
 
 @pytest.mark.parametrize("arguments, needle", [
