@@ -539,8 +539,8 @@ def _run_in_chunks(keys, model, hyperparameters, *, per_run: bool, memory_mb: fl
     memory_bytes = (default_memory_mb() if memory_mb is None else memory_mb) * 2**20
     if run_bytes * devices > memory_bytes:
         raise ValueError(f"one run of {static['policy_name']} needs about "
-                         f"{run_bytes * devices / 2**20:.1f} MB on {devices} device(s), more "
-                         f"than the memory budget of {memory_bytes / 2**20:.1f} MB: raise "
+                         f"{run_bytes * devices / 2**20:.3g} MB on {devices} device(s), more "
+                         f"than the memory budget of {memory_bytes / 2**20:.3g} MB: raise "
                          "--memory-mb, or record fewer rounds")
     size = plan_chunk_runs(runs, run_bytes, memory_bytes, devices)
     if store is not None:

@@ -252,3 +252,5 @@ def test_chunks_that_fit_the_memory_budget_change_no_result():
 def test_a_run_that_cannot_fit_is_one_line_before_any_work(capsys):
     code, _, stderr = run(capsys, "--policies", "gta", "--memory-mb", "0.000001")
     assert code == 2 and "memory budget" in stderr and len(stderr.strip().splitlines()) == 1
+    # both sizes are shown with their digits, not rounded to 0.0 MB
+    assert "budget of 1e-06 MB" in stderr and " 0.0 MB" not in stderr, stderr
