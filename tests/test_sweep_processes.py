@@ -148,6 +148,16 @@ def test_bad_block_arguments(fails_with_one_line, arguments, needle):
     fails_with_one_line(["sweep", *SMALL, *arguments], needle)
 
 
+def test_distributed_without_a_cluster_is_one_line(fails_with_one_line, monkeypatch):
+    """--distributed where JAX finds no cluster (no SLURM, MPI or coordinator address) says
+    so in one line instead of jax.distributed's traceback."""
+    for name in list(os.environ):
+        if name.startswith(("SLURM_", "OMPI_", "PMI_", "JAX_COORDINATOR")):
+            monkeypatch.delenv(name)
+    fails_with_one_line(["sweep", *SMALL, "--distributed", "--out", "x.npz"],
+                        "jax.distributed.initialize() failed", "--process-index")
+
+
 @pytest.mark.slow
 def test_two_distributed_processes_merge_to_one_process(tmp_path):
     """Two real `ata-jax sweep --distributed` processes on localhost (a SLURM job's

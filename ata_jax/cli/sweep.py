@@ -183,7 +183,14 @@ def run_sweep_command(arguments: argparse.Namespace) -> int:
     if arguments.distributed:  # before anything touches a JAX backend
         import jax
 
-        jax.distributed.initialize()
+        try:
+            jax.distributed.initialize()
+        except (ValueError, TypeError, RuntimeError) as error:  # no cluster, or none answers
+            message = " ".join(str(error).split())
+            raise UsageError(f"{command}: --distributed: jax.distributed.initialize() failed "
+                             f"({message}); launch under a cluster manager JAX detects (e.g. "
+                             "srun), or give each process --process-count P --process-index I "
+                             "instead") from None
     if arguments.merge is not None:
         return merge_command(arguments, command)
     check_output_path(arguments.out, command)
