@@ -566,8 +566,10 @@ def _run_in_chunks(keys, model, hyperparameters, *, per_run: bool, memory_mb: fl
                                    summary))
         if store is not None:
             store.save(group, chunk, _summary_arrays(pieces[-1]))
+        # a log (not a terminal) gets every line: one per chunk, or one when a single chunk
+        # ends, so that a long run's log is not silent until its table
         line = (f"{static['policy_name']}: chunk {chunk + 1}/{count} of {size} runs done"
-                if count > 1 else None)
+                if count > 1 else f"{static['policy_name']}: {valid} runs done")
         notify(progress, line, done=runs_before + chunk * size + valid, total=runs_total)
     summary = jax.tree.map(lambda *values: np.concatenate(values), *pieces)
     return summary, compile_s, run_s

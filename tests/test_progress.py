@@ -69,3 +69,11 @@ def test_simulate_draws_a_bar_only_on_a_terminal_and_keeps_stdout_clean(capsys, 
     assert "\r" in drawn.err and "simulate" in drawn.err and "8/8" in drawn.err
     assert not any(mark in drawn.out for mark in BAR_MARKS)
     assert drawn.out.splitlines()[:-1] == logged.out.splitlines()[:-1]  # the same table
+
+
+def test_a_log_hears_each_policy_that_ends_in_one_chunk(capsys):
+    """Without a memory cut each policy is one chunk; a log still gets a line as each ends."""
+    assert main(SIMULATE[:-2] + ["--policies", "uta,gta"]) == 0
+    logged = capsys.readouterr()
+    assert "uta: 8 runs done" in logged.err and "gta: 8 runs done" in logged.err
+    assert "chunk" not in logged.err and "runs done" not in logged.out
