@@ -20,7 +20,8 @@ has E[C] ≥ μ_j (Jensen), and with 4B candidates their means already reach far
 round times that a*_ℓ achieves on the models we ship. The draws use `timemodels.task_times`,
 so any stationary model works, a trace included (sample m is drawn as round m + 1).
 Memory: M·L·(B + 1) float32 (M is lowered, to no fewer than 1024, to keep that under
-`TABLE_BYTES`).
+`TABLE_BYTES`; a model and budget whose table is larger even then are refused before any work,
+`limits.check_expected_search`).
 """
 
 from __future__ import annotations
@@ -34,13 +35,15 @@ import numpy as np
 from jax import lax
 
 from ata_jax.allocation import assign, assignment_counts
+from ata_jax.limits import MAX_SEARCH_TABLE_BYTES, check_expected_search
 from ata_jax.timemodels import TimeModel, present_workers, task_times
 
 SEARCH_SEED = 0x5EA7C4
 """The key of the search's draws: the same optimum for every simulation seed and run."""
 SAMPLES = 8192
 """M, the Monte Carlo rounds of the search (fewer when the table would exceed TABLE_BYTES)."""
-TABLE_BYTES = 256 * 2**20
+TABLE_BYTES = MAX_SEARCH_TABLE_BYTES
+"""The table's size target: M is halved until the table fits it."""
 MIN_SAMPLES = 1024
 
 
@@ -57,11 +60,18 @@ class ExpectedOptimum(NamedTuple):
     samples: int
 
 
+def search_table_bytes(num_workers: int, budget: int, samples: int = MIN_SAMPLES) -> int:
+    """Bytes of the running-sum table of M = samples rounds: M·min(n, 4B)·(B + 1) float32."""
+    return samples * min(num_workers, 4 * budget) * (budget + 1) * 4
+
+
 def search_samples(num_workers: int, budget: int) -> int:
-    """M for a model of n workers and budget B: SAMPLES, halved while the table is too big."""
-    candidates = min(num_workers, 4 * budget)
+    """M for a model of n workers and budget B: SAMPLES, halved while the table is too big
+    (a LimitError where even MIN_SAMPLES rounds are, `limits.check_expected_search`)."""
+    check_expected_search(num_workers, budget)
     samples = SAMPLES
-    while samples > MIN_SAMPLES and samples * candidates * (budget + 1) * 4 > TABLE_BYTES:
+    while samples > MIN_SAMPLES and search_table_bytes(num_workers, budget,
+                                                       samples) > TABLE_BYTES:
         samples //= 2
     return samples
 

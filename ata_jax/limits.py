@@ -26,6 +26,11 @@ MAX_TRACE_ROWS = 2**26
 """Rows of a trace: each is parsed on the host (about a minute at this size)."""
 MAX_TABLE_ENTRIES = 2**31 - 1
 """n × (most rows of one worker) of a trace's padded replay table: its flat index is int32."""
+MAX_SEARCH_TABLE_BYTES = 256 * 2**20
+"""ofta-expected's search table at its fewest Monte Carlo rounds (`expected.MIN_SAMPLES` ×
+min(n, 4B) candidate workers × (B + 1) float32 running sums): held whole while the local
+search, whose every step scores all (from, to) moves on every round, runs."""
+
 
 class LimitError(ValueError):
     """A size beyond what the implementation computes correctly or in bounded memory."""
@@ -85,3 +90,19 @@ def check_count(count: int, limit: int, what: str, advice: str) -> None:
     """A LimitError when `count` of `what` is above `limit`."""
     if count > limit:
         raise LimitError(f"{count} {what} is above {limit}: {advice}")
+
+
+def check_expected_search(num_workers: int, budget: int) -> None:
+    """A LimitError when the search for a*_E (`ata_jax.expected`) of n workers and budget B
+    would need a table above MAX_SEARCH_TABLE_BYTES even at its fewest rounds."""
+    from ata_jax.expected import search_table_bytes
+
+    needed = search_table_bytes(num_workers, budget)
+    if needed <= MAX_SEARCH_TABLE_BYTES:
+        return
+    largest = next((b for b in range(budget - 1, 0, -1)
+                    if search_table_bytes(num_workers, b) <= MAX_SEARCH_TABLE_BYTES), 1)
+    raise LimitError(f"ofta-expected and the expected-time regret search a*_E on a table of "
+                     f"{needed / 2**20:.0f} MB at n = {num_workers}, B = {budget}, above "
+                     f"{MAX_SEARCH_TABLE_BYTES // 2**20} MB: use a budget of at most {largest} "
+                     "for them, or leave them out")

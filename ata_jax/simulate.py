@@ -602,10 +602,12 @@ def check_policy_inputs(models: Sequence[TimeModel], policies: Sequence[str], *,
     """ValueError (one line naming the problem) for settings the policies cannot run with:
     a confidence a policy lacks, a Thompson spread ν that is negative or not finite, an
     explore-then-commit m that is not an integer in [1, 2^24], a schedule under ofta-expected,
-    a budget msync cannot serve. Before any work."""
+    a search for a*_E too large to hold (`limits.check_expected_search`), a budget msync
+    cannot serve. Before any work."""
     from ata_jax.allocators import check_confidence
     from ata_jax.allocators.msync import check_budget
     from ata_jax.expected import check_stationary
+    from ata_jax.limits import check_expected_search
 
     check_confidence(policies, confidence)
     check_allocator_values(spread, explore_samples)
@@ -613,6 +615,7 @@ def check_policy_inputs(models: Sequence[TimeModel], policies: Sequence[str], *,
         where = "the model" if len(models) == 1 else f"configuration {index}"
         if expected_regret or needs_expected_optimum(policies):
             check_stationary(model, where)
+            check_expected_search(model.size, budget)
         if "msync" in policies:
             check_budget(model, budget, num_rounds)
 

@@ -28,6 +28,10 @@ def write(tmp_path, name, text):
     (["--rounds", "10000", "--seeds", "100000", "--per-round", "--policies", "gta"],
      "drop --per-round"),
     (["--workers", ",".join(["1"] * 100_001)], "100001 configurations"),
+    (["--workers", "4096", "--budget", "1024", "--policies", "ofta-expected"],
+     "16400 MB at n = 4096, B = 1024"),
+    (["--workers", "600", "--budget", "128", "--policies", "gta", "--expected-regret"],
+     "a budget of at most 127"),
 ])
 def test_simulate_sizes_beyond_their_limits_fail_at_once(fails_with_one_line, arguments,
                                                          needle):
@@ -63,6 +67,21 @@ def test_sample_counts_stay_exact_past_2_to_the_24():
 ])
 def test_sweep_sizes_beyond_their_limits_fail_at_once(fails_with_one_line, arguments, needle):
     fails_with_one_line(["sweep", *arguments], needle)
+
+
+def test_the_expected_time_search_is_refused_where_its_table_cannot_fit():
+    """a*_E's table is MIN_SAMPLES x min(n, 4B) x (B + 1) float32; the limit is at its bound,
+    and the library refuses before building anything."""
+    from ata_jax.expected import MIN_SAMPLES, expected_optimum, search_table_bytes
+    from ata_jax.timemodels import cifar
+
+    assert search_table_bytes(600, 127) == MIN_SAMPLES * 508 * 128 * 4
+    limits.check_expected_search(600, 127)  # 254 MB: accepted
+    with pytest.raises(limits.LimitError, match="at most 127"):
+        limits.check_expected_search(600, 128)
+    limits.check_expected_search(51, 1024)  # cifar's 51 workers hold every budget
+    with pytest.raises(limits.LimitError, match="n = 4096, B = 1024"):
+        expected_optimum(cifar(4096), 1024)
 
 
 @pytest.mark.parametrize("group, needle", [
