@@ -285,6 +285,24 @@ def test_bad_allocator_settings_get_one_line(fails_with_one_line, arguments, nee
                          *arguments], needle)
 
 
+@pytest.mark.parametrize("arguments, needle", [
+    (["--time-model", "cifar-swap", "--policies", "ofta-expected"], "stationary model"),
+    (["--policies", "msync", "--workers", "2", "--budget", "3"], None),
+])
+def test_train_checks_the_allocators_before_training(capsys, arguments, needle):
+    """train refuses what simulate refuses, before its training run (no progress line)."""
+    from ata_jax.cli import main
+
+    code = main(["train", "--workers", "6", "--budget", "3", "--rounds", "5", "--seeds", "2",
+                 *arguments])
+    error = capsys.readouterr().err
+    if needle is None:  # a budget msync serves (2 tasks each): it trains
+        assert code == 0, error
+        return
+    assert code == 2 and error.count("\n") == 1 and needle in error, error
+    assert "training" not in error
+
+
 def test_the_eta_for_the_posters_ratio_is_interpolated_in_log_log():
     from ata_jax.figures.cifar import interpolated_crossing
 

@@ -124,7 +124,7 @@ def run_document(arguments: argparse.Namespace) -> dict:
     """Validate the arguments, train (or join --loss-curve), and return the JSON document (a
     UsageError on a mistake, before any simulation)."""
     from ata_jax.progress import Progress, reporting
-    from ata_jax.simulate import device_kind
+    from ata_jax.simulate import check_policy_inputs, device_kind
     from ata_jax.training import (PROBLEMS, LossCurveError, MissingDependencyError,
                                   TrainingDivergedError, make_problem, read_loss_curve, train,
                                   train_on_loss_curve)
@@ -173,6 +173,11 @@ def run_document(arguments: argparse.Namespace) -> dict:
                                     seed=arguments.seed, rounds=rounds,
                                     budgets=[arguments.budget])
     options = allocator_settings(command, arguments)
+    try:  # msync's budget, ofta-expected's stationary model: before any training
+        check_policy_inputs([model for _, model in entries], arguments.policies,
+                            budget=arguments.budget, num_rounds=rounds, **options)
+    except ValueError as error:
+        raise UsageError(f"{command}: {error}") from None
     parameters = [learner_parameters(command, model, arguments.policies, arguments.alpha,
                                      arguments.eta, arguments.confidence)
                   for _, model in entries]
