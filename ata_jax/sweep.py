@@ -595,15 +595,13 @@ def run_sweep(config: SweepConfig,
     points = grid_points(config, configurations)
     groups = make_groups(config, points, configurations)
     optima = None
-    if needs_expected_optimum(config.policies):  # a*_E of every configuration, found once
+    if needs_expected_optimum(config.policies):  # a*_E of every (budget, configuration), once
         from ata_jax.expected import expected_optima
 
-        if len(config.budgets) > 1:
-            raise SweepError("ofta-expected sweeps one budget at a time (a*_E is searched "
-                             "for one B): give a single --budget")
         try:
-            optima = [np.asarray(found.allocation) for found in expected_optima(
-                [entry.model for entry in configurations], config.budgets[0])]
+            optima = {budget: [np.asarray(found.allocation) for found in expected_optima(
+                [entry.model for entry in configurations], budget)]
+                for budget in config.budgets}
         except ValueError as error:
             raise SweepError(str(error)) from None
     group_models = {}
@@ -646,7 +644,8 @@ def run_sweep(config: SweepConfig,
         position = {index: p for p, index in enumerate(group.configurations)}
         # each configuration's a*_E, padded to the batch's n, once per group
         group_optima = None if optima is None else np.stack(
-            [np.pad(optima[index], (0, model.size - optima[index].size))
+            [np.pad(optima[group.budget][index],
+                    (0, model.size - optima[group.budget][index].size))
              for index in group.configurations])
         size = plan[group.name]
         runs = len(group.points) * config.seeds

@@ -285,3 +285,25 @@ def test_the_command_sweeps_configurations(tmp_path, capsys):
                      alpha=float(loaded.grid["alpha"][g]))
     for p, name in enumerate(loaded.policies):
         np.testing.assert_allclose(loaded.runtime[p, g], alone[name].runtime, rtol=2 * EPS)
+
+
+@pytest.mark.slow
+def test_the_expected_time_oracle_sweeps_budgets_and_configurations():
+    """ofta-expected's a*_E is searched per (budget, configuration): each point plays its own
+    and equals `simulate` of its configuration at that budget (2 ulps, a padded batch)."""
+    from ata_jax.expected import expected_optimum
+
+    budgets = (2, 3)
+    grid = config(policies=("ofta-expected",), budgets=budgets, eta=(1.0,), curve_points=0)
+    result = run_sweep(grid, CONFIGURATIONS, memory_mb=64.0)
+    runtime = result.totals[0, :, :, SUMMARY_FIELDS.index("runtime")]
+    played = set()
+    for g, point in enumerate(result.points):
+        model = CONFIGURATIONS[point.configuration].model
+        alone = simulate(model, ["ofta-expected"], budget=point.budget, num_rounds=K,
+                         num_seeds=S)["ofta-expected"]
+        np.testing.assert_allclose(runtime[g], alone.runtime, rtol=2 * EPS,
+                                   err_msg=f"{point}")
+        played.add(tuple(np.asarray(expected_optimum(model, point.budget).allocation)))
+    assert sorted({point.budget for point in result.points}) == list(budgets)
+    assert len(played) > 3  # the optima differ across budgets and configurations
