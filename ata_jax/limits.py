@@ -32,6 +32,16 @@ min(n, 4B) candidate workers × (B + 1) float32 running sums): held whole while 
 search, whose every step scores all (from, to) moves on every round, runs."""
 
 
+MIN_SETTING, MAX_SETTING = 1e-20, 1e20
+"""α, η and a learning rate: float32 in the run, and α and η scale times, so they take the
+range of a model's times (`timemodels.MIN_TIME`, `MAX_TIME`); beyond it a float32 cast
+overflows to inf or flushes to 0."""
+MAX_SPREAD = 100.0
+"""Thompson's ν: the draw exp(ν·Z/√K_i) is 0 or inf in float32 for most Z beyond it."""
+MAX_MEMORY_MB = 2.0**30
+"""--memory-mb: a petabyte; chunk sizes are counted in int64 bytes."""
+
+
 class LimitError(ValueError):
     """A size beyond what the implementation computes correctly or in bounded memory."""
 

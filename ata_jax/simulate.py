@@ -586,10 +586,13 @@ MAX_EXPLORE_SAMPLES = 2**24
 
 
 def check_allocator_values(spread, explore_samples) -> None:
-    """ValueError (one line) for a Thompson spread ν that is negative or not finite, or an
+    """ValueError (one line) for a Thompson spread ν outside [0, `limits.MAX_SPREAD`], or an
     explore-then-commit m that is not an integer in [1, 2^24]."""
-    if isinstance(spread, bool) or not (np.isfinite(spread) and spread >= 0):
-        raise ValueError(f"the Thompson spread must be a finite number >= 0, got {spread!r}")
+    from ata_jax.limits import MAX_SPREAD
+
+    if isinstance(spread, bool) or not (np.isfinite(spread) and 0 <= spread <= MAX_SPREAD):
+        raise ValueError(f"the Thompson spread must be a number in [0, {MAX_SPREAD:g}], got "
+                         f"{spread!r}")
     if (isinstance(explore_samples, bool) or not float(explore_samples).is_integer()
             or not 1 <= explore_samples <= MAX_EXPLORE_SAMPLES):
         raise ValueError(f"explore samples must be an integer in [1, {MAX_EXPLORE_SAMPLES}], "

@@ -320,6 +320,22 @@ def check_allocator_grids(config: SweepConfig) -> None:
         raise SweepError(str(error)) from None
 
 
+def check_absolute_settings(config: SweepConfig, points: Sequence[GridPoint]) -> None:
+    """SweepError (one line) for a given or scaled α or η outside [1e-20, 1e20]
+    (`limits.MIN_SETTING`, `MAX_SETTING`: a float32 beside the times; 0 where the
+    configuration's own true value is 0 is kept)."""
+    from ata_jax.limits import MAX_SETTING, MIN_SETTING
+
+    for point in points:
+        for name, mode in (("alpha", config.alpha_mode), ("eta", config.eta_mode)):
+            value = getattr(point, name)
+            if mode != "true" and value != 0 and not MIN_SETTING <= value <= MAX_SETTING:
+                raise SweepError(f"the absolute {name} {value:g} of configuration "
+                                 f"{point.configuration} is outside [{MIN_SETTING:g}, "
+                                 f"{MAX_SETTING:g}] (a float32 beside the times): narrow the "
+                                 f"--{name} or --{name}-scale grid")
+
+
 def _absolute_and_scale(value: float, mode: str, true_value: float) -> tuple[float, float]:
     """(the absolute value, its multiple of the true value) of a grid value in `mode`; the
     multiple of an absolute value is NaN where the true value is 0 or infinite."""
@@ -593,6 +609,7 @@ def run_sweep(config: SweepConfig,
     configurations = as_configurations(config, models)
     check_allocator_grids(config)
     points = grid_points(config, configurations)
+    check_absolute_settings(config, points)
     groups = make_groups(config, points, configurations)
     optima = None
     if needs_expected_optimum(config.policies):  # a*_E of every (budget, configuration), once
@@ -618,6 +635,11 @@ def run_sweep(config: SweepConfig,
             counting=config.counting, window_capacity=_capacity(group.policy, config),
             curve_points=config.curve_points, per_run_model=per_run)
         total = len(group.points) * config.seeds
+        if run_bytes * devices > memory_mb * 2**20:  # before any compile, as in simulate
+            raise SweepError(f"one run of {group.policy} at B = {group.budget} needs about "
+                             f"{run_bytes * devices / 2**20:.3g} MB on {devices} device(s), "
+                             f"more than the memory budget of {memory_mb:.3g} MB: raise "
+                             "--memory-mb, or keep fewer curve points")
         plan[group.name] = plan_chunk_runs(total, run_bytes, memory_mb * 2**20, devices)
     if checkpoint_dir is not None:
         plan = open_checkpoint(checkpoint_dir, config, plan, resume, command, memory_mb,

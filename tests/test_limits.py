@@ -32,6 +32,10 @@ def write(tmp_path, name, text):
      "16400 MB at n = 4096, B = 1024"),
     (["--workers", "600", "--budget", "128", "--policies", "gta", "--expected-regret"],
      "a budget of at most 127"),
+    (["--alpha", "1e300"], "[1e-20, 1e+20]"),
+    (["--eta", "1e-300"], "[1e-20, 1e+20]"),
+    (["--spread", "1000", "--policies", "thompson"], "[0, 100]"),
+    (["--memory-mb", "1e308"], "a petabyte"),
 ])
 def test_simulate_sizes_beyond_their_limits_fail_at_once(fails_with_one_line, arguments,
                                                          needle):
@@ -58,6 +62,15 @@ def test_sample_counts_stay_exact_past_2_to_the_24():
     assert exact == start + 7
     assert float(plain.count[0]) == start  # what the compensation is for
     limits.check_run_sizes(budget=23, num_rounds=10**6, num_seeds=1)
+
+
+@pytest.mark.parametrize("arguments, needle", [
+    (["--learning-rate", "1e300"], "[1e-20, 1e+20]"),
+    (["--alpha", "1e-300"], "[1e-20, 1e+20]"),
+    (["--spread", "nan"], "--spread"),
+])
+def test_train_settings_beyond_their_range_fail_at_once(fails_with_one_line, arguments, needle):
+    fails_with_one_line(["train", "--rounds", "5", "--seeds", "2", *arguments], needle)
 
 
 @pytest.mark.parametrize("arguments, needle", [

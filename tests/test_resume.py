@@ -63,13 +63,14 @@ def test_checkpoint_mistakes_are_one_line(tmp_path, fails_with_one_line):
     fails_with_one_line(["simulate", "--checkpoint", str(tmp_path)], "is not empty")
 
 
-def test_a_resume_with_other_settings_is_refused(tmp_path, fails_with_one_line):
+def test_a_resume_with_other_settings_is_refused(tmp_path, fails_with_one_line, capsys):
     from ata_jax.cli import main
 
     checkpoint = str(tmp_path / "checkpoint")
     small = ["simulate", "--workers", "3", "--budget", "2", "--rounds", "5", "--seeds", "2",
              "--policies", "gta", "--checkpoint", checkpoint]
     assert main(small) == 0
+    capsys.readouterr()  # its table and progress line
     fails_with_one_line([*small], "already holds a simulation")
     fails_with_one_line([*small[:-2], "--seed", "1", "--checkpoint", checkpoint, "--resume"],
                         "different configuration")

@@ -45,6 +45,29 @@ def positive_float(text: str) -> float:
     return value
 
 
+def setting_float(text: str) -> float:
+    """α, η or a learning rate: a number in [1e-20, 1e20] (`limits.MIN_SETTING`,
+    `MAX_SETTING`: each becomes a float32 beside times of that range)."""
+    from ata_jax.limits import MAX_SETTING, MIN_SETTING
+
+    value = positive_float(text)
+    if not MIN_SETTING <= value <= MAX_SETTING:
+        raise argparse.ArgumentTypeError(f"expected a number in [{MIN_SETTING:g}, "
+                                         f"{MAX_SETTING:g}] (a float32 in the run), got {text}")
+    return value
+
+
+def memory_mb_float(text: str) -> float:
+    """--memory-mb: a number in (0, 2^30] (`limits.MAX_MEMORY_MB`)."""
+    from ata_jax.limits import MAX_MEMORY_MB
+
+    value = positive_float(text)
+    if value > MAX_MEMORY_MB:
+        raise argparse.ArgumentTypeError(f"expected at most {MAX_MEMORY_MB:.0f} MB (a "
+                                         f"petabyte), got {text}")
+    return value
+
+
 def seed_int(text: str) -> int:
     try:
         value = int(text)

@@ -11,7 +11,7 @@ from ata_jax.cli.common import (INTERRUPTED, MAX_TABLES, UsageError, add_allocat
                                 allocator_settings, check_limit, check_netcdf_output,
                                 check_output_path,
                                 discount_value, format_number, learner_parameters,
-                                metric_columns, name_list, policy_list, positive_float,
+                                metric_columns, name_list, policy_list, setting_float, memory_mb_float,
                                 positive_int, seed_int, worker_configurations, worker_list)
 from ata_jax.files import write_json_atomically
 
@@ -60,9 +60,9 @@ def add_parser(commands) -> None:
                           help=f"comma list of {', '.join(policy_names())} (default: the "
                                "paper's five; for a model whose times change also "
                                f"{', '.join(changing)})")
-    simulate.add_argument("--alpha", type=positive_float, default=None, metavar="A",
+    simulate.add_argument("--alpha", type=setting_float, default=None, metavar="A",
                           help="ATA's alpha (default: the model's true value)")
-    simulate.add_argument("--eta", type=positive_float, default=None, metavar="E",
+    simulate.add_argument("--eta", type=setting_float, default=None, metavar="E",
                           help="ATA-Empirical's eta (default: the model's true value)")
     simulate.add_argument("--discount", type=discount_value, default=0.998, metavar="G",
                           help="γ of the -discounted allocators (default: 0.998)")
@@ -80,7 +80,7 @@ def add_parser(commands) -> None:
                           help="master seed (default: 0)")
     simulate.add_argument("--per-round", action="store_true",
                           help="also write each policy's mean round time per round")
-    simulate.add_argument("--memory-mb", type=positive_float, default=None, metavar="MB",
+    simulate.add_argument("--memory-mb", type=memory_mb_float, default=None, metavar="MB",
                           help="memory budget of one chunk of runs (default: a quarter of "
                                "this machine's memory); more runs are done chunk by chunk")
     simulate.add_argument("--checkpoint", default=None, metavar="DIR",

@@ -12,7 +12,7 @@ from ata_jax.cli.common import (INTERRUPTED, UsageError, add_allocator_arguments
                                 add_cluster_arguments, add_solver_argument,
                                 allocator_settings, check_limit, check_netcdf_output,
                                 check_output_path,
-                                metric_columns, name_list, policy_list, positive_float,
+                                metric_columns, name_list, policy_list, memory_mb_float,
                                 positive_int, seed_int, worker_configurations, worker_list)
 
 GRAMMAR = ("a comma list of numbers or fractions (1,10,1/4), geometric ranges lo..hi "
@@ -40,14 +40,19 @@ def discount_values(text: str) -> tuple[float, ...]:
 def spread_values(text: str) -> tuple[float, ...]:
     """A grid of Thompson spreads ν: the grid grammar, where a bare 0 (greedy on the means)
     may also be an item."""
+    from ata_jax.limits import MAX_SPREAD
+
     items = [item.strip() for item in text.split(",")]
     values: list[float] = []
     for item in items:
         number = float_or_none(item)
-        if number is not None and not (math.isfinite(number) and number >= 0):
-            raise argparse.ArgumentTypeError(f"spreads must be finite numbers >= 0, got "
-                                             f"{item!r} in {text!r}")
+        if number is not None and not (math.isfinite(number) and 0 <= number <= MAX_SPREAD):
+            raise argparse.ArgumentTypeError(f"spreads must be numbers in [0, {MAX_SPREAD:g}], "
+                                             f"got {item!r} in {text!r}")
         values += [0.0] if number == 0.0 else list(grid_values(item))
+    if max(values) > MAX_SPREAD:  # a range reaching past the bound
+        raise argparse.ArgumentTypeError(f"spreads must be numbers in [0, {MAX_SPREAD:g}], got "
+                                         f"{max(values):.2g} from {text!r}")
     if len(set(values)) != len(values):
         raise argparse.ArgumentTypeError(f"a value appears twice in {text!r}")
     return tuple(values)
@@ -142,7 +147,7 @@ def add_parser(commands) -> None:
     sweep.add_argument("--curves", type=int, default=0, metavar="C",
                        help="also keep per-round curves, averaged over C blocks of rounds "
                             "(default: 0, none)")
-    sweep.add_argument("--memory-mb", type=positive_float, default=256.0, metavar="MB",
+    sweep.add_argument("--memory-mb", type=memory_mb_float, default=256.0, metavar="MB",
                        help="memory budget of one chunk of runs (default: 256)")
     sweep.add_argument("--checkpoint", default=None, metavar="DIR",
                        help="keep each finished chunk in DIR (absent or empty for a new sweep)")

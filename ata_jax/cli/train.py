@@ -9,7 +9,7 @@ import sys
 from ata_jax.cli.common import (INTERRUPTED, MAX_TABLES, UsageError, add_allocator_arguments,
                                 add_solver_argument, allocator_settings, check_limit,
                                 check_output_path, format_number, learner_parameters,
-                                name_list, policy_list, positive_float, positive_int, seed_int,
+                                name_list, policy_list, setting_float, positive_int, seed_int,
                                 worker_configurations, worker_list)
 from ata_jax.files import write_json_atomically
 
@@ -52,14 +52,14 @@ def add_parser(commands) -> None:
     train.add_argument("--policies", type=policy_list, default=list(POLICY_NAMES),
                        metavar="LIST", help=f"comma list of {', '.join(ALL_POLICY_NAMES)} "
                                             "(default: the paper's five)")
-    train.add_argument("--alpha", type=positive_float, default=None, metavar="A",
+    train.add_argument("--alpha", type=setting_float, default=None, metavar="A",
                        help="ATA's alpha (default: the model's true value)")
-    train.add_argument("--eta", type=positive_float, default=None, metavar="E",
+    train.add_argument("--eta", type=setting_float, default=None, metavar="E",
                        help="ATA-Empirical's eta (default: the model's true value)")
     train.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default=None,
                        help="optimiser (default: the problem's own: adam for digits, sgd "
                             "otherwise)")
-    train.add_argument("--learning-rate", type=positive_float, default=None, metavar="LR",
+    train.add_argument("--learning-rate", type=setting_float, default=None, metavar="LR",
                        help="learning rate (default: the problem's, e.g. 1e-4 for quadratic "
                             "with sgd, 1e-3 for digits with adam)")
     train.add_argument("--seed", type=seed_int, default=0, metavar="INT",
