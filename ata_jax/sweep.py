@@ -608,7 +608,10 @@ def run_sweep(config: SweepConfig,
 
     configurations = as_configurations(config, models)
     check_allocator_grids(config)
-    points = grid_points(config, configurations)
+    try:
+        points = grid_points(config, configurations)
+    except ValueError as error:  # an early-confidence α whose norm cannot be computed
+        raise SweepError(str(error)) from None
     check_absolute_settings(config, points)
     groups = make_groups(config, points, configurations)
     optima = None

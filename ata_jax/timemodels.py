@@ -252,17 +252,25 @@ def _family_mean_and_psi1(name: str, row: Sequence[float]) -> tuple[float, float
 def uncentred_alpha(model: TimeModel) -> float:
     """max_i ‖X_i‖_ψ1 over the present workers, of the task time itself, not X_i − μ_i: the
     earlier poster's α (spec §9, `--confidence early`). A trace's workers use their
-    recorded times' empirical norm. Host only; the base model's (a schedule is ignored)."""
+    recorded times' empirical norm. Host only; the base model's (a schedule is ignored).
+    A ModelError (one line) where a norm cannot be computed (its bracket search or quadrature
+    leaves float64 for a worker at the edge of the accepted ranges)."""
     present = (np.ones(model.size, bool) if model.present is None
                else np.asarray(model.present))
     if model.replay is not None:
         times, counts = np.asarray(model.replay.times), np.asarray(model.replay.count)
         norms = [psi1.empirical_uncentred_norm(times[i, :counts[i]])
                  for i in np.flatnonzero(present)]
-    else:
-        params, family = np.asarray(model.params, np.float64), np.asarray(model.family)
-        rows = {(int(family[i]), tuple(params[i])) for i in np.flatnonzero(present)}
-        norms = [psi1.uncentred_norm(FAMILIES[f], row) for f, row in rows]
+        return float(max(norms))
+    params, family = np.asarray(model.params, np.float64), np.asarray(model.family)
+    norms = []
+    for f, row in {(int(family[i]), tuple(params[i])) for i in np.flatnonzero(present)}:
+        try:
+            norms.append(psi1.uncentred_norm(FAMILIES[f], row))
+        except (ArithmeticError, ValueError) as error:
+            raise ModelError(f"the uncentred psi1 norm of a {FAMILIES[f]} worker with "
+                             f"parameters {[float(value) for value in row]} cannot be computed "
+                             f"({error}): pass --alpha for the early confidence") from None
     return float(max(norms))
 
 

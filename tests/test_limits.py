@@ -171,3 +171,18 @@ def test_a_norm_that_cannot_converge_is_a_model_error_not_a_hang(monkeypatch):
         lambda x: 0.0, 0.0, 1.0, 0.5, tail_scale=1e300))
     with pytest.raises(ModelError, match="ψ1 norm cannot be computed"):
         from_workers([{"family": "gamma", "shape": 2.0, "scale": 1.0}])
+
+
+@pytest.mark.parametrize("group", [
+    {"family": "exponential", "mean": 1e-3, "shift": 1e16},
+    {"family": "lognormal", "log_mean": 20, "log_std": 3, "upper": 10686473512877},
+])
+@pytest.mark.parametrize("command", ["simulate", "sweep"])
+def test_an_uncentred_norm_that_cannot_be_computed_is_one_line(tmp_path, fails_with_one_line,
+                                                                group, command):
+    """Accepted workers at the edge of the ranges whose uncentred ψ1 norm (the early
+    confidence's α) leaves float64: one line asking for --alpha, no quadrature warnings."""
+    path = write(tmp_path, "edge.json", json.dumps({"workers": [group]}))
+    fails_with_one_line([command, "--time-model", path, "--confidence", "early", "--policies",
+                         "ata", "--budget", "1", "--rounds", "5", "--seeds", "2"],
+                        "uncentred psi1 norm", "pass --alpha")

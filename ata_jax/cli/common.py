@@ -191,8 +191,11 @@ def learner_parameters(command: str, model, policies, alpha: float | None,
     from ata_jax.allocators import policies_reading
     from ata_jax.simulate import default_alpha
 
-    values = {"alpha": default_alpha(model, confidence) if alpha is None else alpha,
-              "eta": model.eta if eta is None else eta}
+    try:
+        true_alpha = default_alpha(model, confidence) if alpha is None else alpha
+    except ValueError as error:  # an uncentred norm that cannot be computed
+        raise UsageError(f"{command}: {error}") from None
+    values = {"alpha": true_alpha, "eta": model.eta if eta is None else eta}
     for name, value in values.items():
         if policies_reading(name, policies) and not math.isfinite(value):
             raise UsageError(f"{command}: the model's true {name} is infinite (a "
