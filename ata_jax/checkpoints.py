@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 
 import numpy as np
 
@@ -125,8 +126,9 @@ def read_chunk(directory: str, group: str, index: int,
     try:
         with np.load(path, allow_pickle=False) as stored:
             return {name: stored[name] for name in stored.files}
-    except (OSError, ValueError) as failure:
-        raise error(f"checkpoint chunk {path} cannot be read: {failure}") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as failure:  # EOF: empty file
+        raise error(f"checkpoint chunk {path} cannot be read: {type(failure).__name__}: "
+                    f"{failure}") from None
 
 
 def write_chunk(directory: str, group: str, index: int, arrays: dict[str, np.ndarray]) -> None:

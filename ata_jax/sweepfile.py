@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import zipfile
 
 import numpy as np
 
@@ -288,7 +289,8 @@ def load_sweep_part(path: str) -> SweepRun:
         timing = metadata["timing"]
     except SweepError:
         raise
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, EOFError,
+            zipfile.BadZipFile) as error:  # EOFError: an empty file
         raise SweepError(f"{path} is not an ata-jax sweep part "
                          f"({type(error).__name__}: {error})") from None
     if metadata["fingerprint"] != config_fingerprint(config):

@@ -75,3 +75,22 @@ def test_a_resume_with_other_settings_is_refused(tmp_path, fails_with_one_line, 
     fails_with_one_line([*small[:-2], "--seed", "1", "--checkpoint", checkpoint, "--resume"],
                         "different configuration")
     assert main([*small, "--resume"]) == 0  # everything loaded, nothing computed
+
+
+def test_an_unreadable_chunk_on_resume_is_one_line(tmp_path, fails_with_one_line, capsys):
+    """A chunk file left empty or cut short (a full disk, a copy that broke off) is named in
+    one line on --resume, not numpy's EOFError."""
+    from ata_jax.cli import main
+
+    checkpoint = tmp_path / "checkpoint"
+    small = ["simulate", "--workers", "3", "--budget", "2", "--rounds", "5", "--seeds", "8",
+             "--policies", "gta", "--memory-mb", "0.002", "--checkpoint", str(checkpoint)]
+    assert main(small) == 0
+    capsys.readouterr()
+    chunks = sorted(checkpoint.glob("*.npz"))
+    assert len(chunks) >= 2
+    chunks[0].write_bytes(b"")
+    fails_with_one_line([*small, "--resume"], "ata-jax simulate: checkpoint chunk",
+                        chunks[0].name, "EOFError")
+    chunks[0].write_bytes(b"PK\x03\x04 cut short")
+    fails_with_one_line([*small, "--resume"], chunks[0].name, "cannot be read")

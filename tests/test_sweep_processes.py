@@ -136,6 +136,15 @@ def test_the_merge_refuses_parts_of_no_one_sweep(part_files, tmp_path, fails_wit
     assert not out.exists()
 
 
+def test_the_merge_names_an_empty_or_broken_part(part_files, tmp_path, fails_with_one_line):
+    empty, broken = tmp_path / "empty.npz", tmp_path / "broken.npz"
+    empty.write_bytes(b"")
+    broken.write_bytes(b"PK\x03\x04 cut short")
+    for bad in (empty, broken):
+        fails_with_one_line(["sweep", "--merge", str(tmp_path / "merged.npz"),
+                             part_files["0"], str(bad)], f"{bad} is not an ata-jax sweep part")
+
+
 @pytest.mark.parametrize("arguments, needle", [
     (["--process-count", "2", "--process-index", "2", "--out", "x.npz"], "0..1"),
     (["--process-count", "2", "--out", "x.npz"], "needs --process-index"),

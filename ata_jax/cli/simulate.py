@@ -327,9 +327,11 @@ def open_store(command: str, arguments, configs: list[dict], models: list):
     config = {"configurations": configs,
               "model_fingerprints": [model_fingerprint(model) for model in models]}
     try:
+        # ValueError: a chunk that cannot be read later, inside simulate, is reported like
+        # simulate's own mistakes (one line naming the command)
         return ChunkStore(arguments.checkpoint, CHECKPOINT_FORMAT, config, arguments.resume,
-                          command_line(), arguments.memory_mb, "simulation", UsageError)
-    except UsageError as error:
+                          command_line(), arguments.memory_mb, "simulation", ValueError)
+    except ValueError as error:
         raise UsageError(f"{command}: {error}") from None
 
 
