@@ -27,6 +27,7 @@ from ata_jax.progress import ProgressLike
 from ata_jax.simulate import default_alpha, simulate
 from ata_jax.solvers import resolve_solver
 from ata_jax.timemodels import TimeModel
+from ata_jax.limits import MAX_ROUNDS
 from ata_jax.traces import csv_rows, parse_integer, parse_number
 from ata_jax.training.run import TrainingRun, cumulative_at
 
@@ -87,6 +88,9 @@ def read_loss_curve(path: str | pathlib.Path) -> LossCurve:
         if round_number is None or round_number < 0:
             raise LossCurveError(f"{path}: {where}: round must be an integer >= 0, got "
                                  f"{raw_round.strip()!r}")
+        if round_number > MAX_ROUNDS:  # no run is longer; and the column is int64
+            raise LossCurveError(f"{path}: {where}: round {round_number} is above {MAX_ROUNDS}, "
+                                 "the most rounds a run has")
         if rounds and round_number <= rounds[-1]:
             kind = "appears twice" if round_number == rounds[-1] else "comes after round " \
                 f"{rounds[-1]}"
