@@ -66,6 +66,7 @@ def test_sample_counts_stay_exact_past_2_to_the_24():
 
 @pytest.mark.parametrize("arguments, needle", [
     (["--learning-rate", "1e300"], "[1e-20, 1e+20]"),
+    (["--seeds", "100000000"], "MB on the host"),  # every run's per-round records
     (["--alpha", "1e-300"], "[1e-20, 1e+20]"),
     (["--spread", "nan"], "--spread"),
 ])

@@ -165,13 +165,17 @@ def run_document(arguments: argparse.Namespace) -> dict:
             check_covers(curve, rounds)
         except LossCurveError as error:
             raise UsageError(f"{command}: --loss-curve {error}") from None
-    from ata_jax.limits import check_run_sizes
+    from ata_jax.limits import check_host_results, check_run_sizes
+    from ata_jax.metrics import METRICS
 
     check_limit(command, check_run_sizes, budget=arguments.budget, num_rounds=rounds,
                 num_seeds=arguments.seeds, workers=arguments.workers or ())
     entries = worker_configurations(command, names, arguments.workers, None, None,
                                     seed=arguments.seed, rounds=rounds,
                                     budgets=[arguments.budget])
+    # every run keeps its per-round records on the host (the time axes)
+    check_limit(command, check_host_results, len(entries) * arguments.seeds,
+                len(arguments.policies), len(METRICS), rounds, "fewer rounds")
     options = allocator_settings(command, arguments)
     try:  # msync's budget, ofta-expected's stationary model: before any training
         check_policy_inputs([model for _, model in entries], arguments.policies,
