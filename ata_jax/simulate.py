@@ -383,6 +383,9 @@ def simulate(model: TimeModel | Sequence[TimeModel], policies: Sequence[str] = P
     check_policy_inputs([model], policies, budget=budget, num_rounds=num_rounds,
                         spread=spread, explore_samples=explore_samples, confidence=confidence,
                         expected_regret=expected_regret)
+    _check_runs_fit([model], policies, specs, per_run=False, window=window,
+                    memory_mb=memory_mb, budget=budget, num_rounds=num_rounds,
+                    counting=counting, record_rounds=record_rounds)
     optimum = None
     if expected_regret or needs_expected_optimum(policies):
         optimum = _optimum_counts(expected_optimum, model, budget)
@@ -452,6 +455,13 @@ def simulate_configurations(
     check_policy_inputs(models, policies, budget=budget, num_rounds=num_rounds,
                         spread=spread, explore_samples=explore_samples, confidence=confidence,
                         expected_regret=expected_regret)
+    stacked_batches = [(members, stack_models([models[index] for index in members],
+                                              [f"configuration {index}" for index in members]))
+                       for members in batches(models)]
+    _check_runs_fit([jax.tree.map(lambda leaf: leaf[0], stacked)
+                     for _, stacked in stacked_batches], policies, specs, per_run=True,
+                    window=window, memory_mb=memory_mb, budget=budget,
+                    num_rounds=num_rounds, counting=counting, record_rounds=record_rounds)
     optima = None
     if expected_regret or needs_expected_optimum(policies):
         if expected_optimum is None:
@@ -464,10 +474,8 @@ def simulate_configurations(
     results: list[dict[str, PolicyResult]] = [{} for _ in models]
     seed_batch = seed_keys(seed, num_seeds, first_seed)
     runs_done, runs_total = 0, len(policies) * len(models) * num_seeds
-    for batch, members in enumerate(batches(models)):
+    for batch, (members, stacked) in enumerate(stacked_batches):
         size = max(models[index].size for index in members)
-        stacked = stack_models([models[index] for index in members],
-                               [f"configuration {index}" for index in members])
         count = len(members)
         run_configuration = np.repeat(np.arange(count), num_seeds)  # configuration-major
         keys = seed_batch[jnp.tile(jnp.arange(num_seeds), count)]
@@ -518,6 +526,36 @@ def simulate_configurations(
         confidence=confidence, expected_regret=expected_regret))
 
 
+def _fitting_run_bytes(policy_name: str, one_model: TimeModel, *, per_run: bool,
+                       memory_mb: float | None, budget: int, num_rounds: int, counting: str,
+                       window_capacity: int, record_rounds: bool) -> tuple[int, float]:
+    """(bytes of one run, the memory budget in bytes); a ValueError (one line) when one run
+    on every local device does not fit the budget (`memory.bytes_per_run`)."""
+    from ata_jax.memory import bytes_per_run, default_memory_mb
+
+    devices = jax.local_device_count()
+    run_bytes = bytes_per_run(policy_name, one_model, budget=budget, num_rounds=num_rounds,
+                              counting=counting, window_capacity=window_capacity,
+                              record_rounds=record_rounds, per_run_model=per_run)
+    memory_bytes = (default_memory_mb() if memory_mb is None else memory_mb) * 2**20
+    if run_bytes * devices > memory_bytes:
+        raise ValueError(f"one run of {policy_name} needs about "
+                         f"{run_bytes * devices / 2**20:.3g} MB on {devices} device(s), more "
+                         f"than the memory budget of {memory_bytes / 2**20:.3g} MB: raise "
+                         "--memory-mb, or record fewer rounds")
+    return run_bytes, memory_bytes
+
+
+def _check_runs_fit(one_models: Sequence[TimeModel], policies: Sequence[str], specs, *,
+                    per_run: bool, window: int, **sizes) -> None:
+    """`_fitting_run_bytes` for every policy on every batch's model before any search,
+    compile or run, so that a later policy's misfit does not surface after the first ran."""
+    for one_model in one_models:
+        for name, spec in zip(policies, specs):
+            _fitting_run_bytes(name, one_model, per_run=per_run,
+                               window_capacity=window if spec.needs_window else 0, **sizes)
+
+
 def _run_in_chunks(keys, model, hyperparameters, *, per_run: bool, memory_mb: float | None,
                    progress, runs_before: int = 0, runs_total: int | None = None,
                    store=None, group: str = "", **static):
@@ -528,20 +566,14 @@ def _run_in_chunks(keys, model, hyperparameters, *, per_run: bool, memory_mb: fl
     too when there are several chunks). store: a `checkpoints.ChunkStore` that keeps each
     finished chunk of `group` (and fixes its chunk size), so that a resumed run loads them
     instead of computing them."""
-    from ata_jax.memory import bytes_per_run, default_memory_mb, plan_chunk_runs
+    from ata_jax.memory import plan_chunk_runs
 
     runs, devices = keys.shape[0], jax.local_device_count()
     one_model = jax.tree.map(lambda leaf: leaf[0], model) if per_run else model
-    run_bytes = bytes_per_run(static["policy_name"], one_model, budget=static["budget"],
-                              num_rounds=static["num_rounds"], counting=static["counting"],
-                              window_capacity=static["window_capacity"],
-                              record_rounds=static["record_rounds"], per_run_model=per_run)
-    memory_bytes = (default_memory_mb() if memory_mb is None else memory_mb) * 2**20
-    if run_bytes * devices > memory_bytes:
-        raise ValueError(f"one run of {static['policy_name']} needs about "
-                         f"{run_bytes * devices / 2**20:.3g} MB on {devices} device(s), more "
-                         f"than the memory budget of {memory_bytes / 2**20:.3g} MB: raise "
-                         "--memory-mb, or record fewer rounds")
+    run_bytes, memory_bytes = _fitting_run_bytes(
+        static["policy_name"], one_model, per_run=per_run, memory_mb=memory_mb,
+        budget=static["budget"], num_rounds=static["num_rounds"], counting=static["counting"],
+        window_capacity=static["window_capacity"], record_rounds=static["record_rounds"])
     size = plan_chunk_runs(runs, run_bytes, memory_bytes, devices)
     if store is not None:
         size = store.chunk_runs(group, size)

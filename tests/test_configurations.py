@@ -254,3 +254,13 @@ def test_a_run_that_cannot_fit_is_one_line_before_any_work(capsys):
     assert code == 2 and "memory budget" in stderr and len(stderr.strip().splitlines()) == 1
     # both sizes are shown with their digits, not rounded to 0.0 MB
     assert "budget of 1e-06 MB" in stderr and " 0.0 MB" not in stderr, stderr
+
+
+@pytest.mark.parametrize("workers", ["5", "5,7"])
+def test_a_later_policy_that_cannot_fit_stops_the_run_before_the_first(capsys, workers):
+    """ata-window's window makes its runs the largest: the run stops before gta is compiled
+    or run (no progress line, no table), for one model and for a batch of configurations."""
+    code, out, stderr = run(capsys, "--policies", "gta,ata-window", "--memory-mb", "0.01",
+                            "--rounds", "1000", "--workers", workers)
+    assert code == 2 and "one run of ata-window" in stderr, stderr
+    assert "gta" not in stderr and out == ""
