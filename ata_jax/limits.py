@@ -11,8 +11,13 @@ from typing import Sequence
 
 MAX_BUDGET = 1024
 """B: a round's task list compares every task with every loaded worker (B² per seed)."""
-MAX_WORKERS = 2**21 - 2
-"""n: task counters worker·B + slot are int32, so (n + 1)·B < 2³¹ even at B = MAX_BUDGET."""
+MAX_WORKERS = 2**13
+"""n: the compiled round is accelerator-shaped (no gathers, sorts or while loops over
+workers), so its bit-set steps are unrolled once per 32 workers and compile time and memory
+grow faster than n: at 8192 explore-commit, the slowest, compiles in about 40 s using 2.3 GB
+on a 2-core CPU, at 16384 not within 200 s (10 GB), and ATA-Empirical at 65536 not within
+5 minutes (24 GB). (Task counters worker·B + slot are int32, so (n + 1)·B < 2³¹ too, far
+above this bound.)"""
 MAX_ROUNDS = 2**28
 """K: the totals' compensated float32 sums are tested within 1e-6 of the exact sum up to here
 (tests/test_summation.py; a test at int32's own bound, 2³¹ − 2, takes five minutes)."""
@@ -71,8 +76,9 @@ def check_run_sizes(*, budget: int, num_rounds: int, num_seeds: int, first_seed:
 def check_workers(n: int, budget: int = 1) -> None:
     """A LimitError unless n ≤ MAX_WORKERS and (n + 1)·B < 2³¹ (int32 task counters)."""
     if n > MAX_WORKERS:
-        raise LimitError(f"{n} workers is above {MAX_WORKERS} (task counters are 32-bit at "
-                         f"up to {MAX_BUDGET} tasks per round): use fewer workers")
+        raise LimitError(f"{n} workers is above {MAX_WORKERS} (the compiled round unrolls a "
+                         "step per 32 workers: compile time and memory grow faster than n): "
+                         "use fewer workers")
     if (n + 1) * budget >= 2**31:
         raise LimitError(f"workers x budget must stay below 2^31 (task counters are 32-bit): "
                          f"{n} workers allow a budget of at most {(2**31 - 1) // (n + 1)}")

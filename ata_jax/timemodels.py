@@ -324,7 +324,8 @@ def from_workers(workers: Sequence[Mapping[str, Any]], where: str = "model") -> 
             raise ModelError(f"{label}: count must be an integer >= 1, got {count!r}")
         if len(family) + count > MAX_WORKERS:
             raise ModelError(f"{label}: count {count} brings the model above {MAX_WORKERS} "
-                             "workers (task counters are 32-bit): use fewer workers")
+                             "workers (the compiled round unrolls a step per 32 workers): use "
+                             "fewer workers")
         kind = description.pop("family")
         if not isinstance(kind, str) or kind not in FAMILY_FIELDS:
             raise ModelError(f"{label}: unknown family {kind!r}; valid families: "

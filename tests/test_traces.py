@@ -166,7 +166,7 @@ BAD_TRACES = [
     ("worker,time\na,1\n3,3\n", 3, "is an integer id but"),
     ("worker,time\n0,1\n-1,3\n", 3, "worker id must lie in [0, "),
     ("worker,time\n0,1\n--1,3\n", 3, "worker '--1' is not an integer id"),
-    ("worker,time\n0,1\n99999999999,3\n", 3, "worker id must lie in [0, 2097150)"),
+    ("worker,time\n0,1\n99999999999,3\n", 3, "worker id must lie in [0, 8192)"),
     ("worker,time\n0,1\n999,3\n", 3, "worker(s) 1, 2, 3, 4, 5, ... have no rows"),
     ("worker,time\n0,1\n1,0\n1,0\n", 3, "has a mean time below 1e-20"),
     ("worker,time\n0,1\n1,2,3\n", 3, "expected 2 fields"),

@@ -245,7 +245,7 @@ def test_train_command_writes_the_interface_json(tmp_path, capsys):
     (["--time-model", "nowhere.toml"], ["nowhere.toml"]),
     (["--learning-rate", "1"], ["diverged", "learning rate 1"]),
     (["--rounds", "3000000000"], ["above 268435456"]),
-    (["--workers", "100000000"], ["above 2097150"]),
+    (["--workers", "100000000"], ["above 8192"]),
 ])
 def test_train_command_gives_one_line_errors(flags, words, capsys, tmp_path):
     assert main([*TRAIN, *flags]) == 2
