@@ -99,10 +99,11 @@ CsvRows = tuple[list[str], Iterator[tuple[str, list[str]]]]
 
 
 def csv_rows(path: str, what: str = "trace", header: str = "worker,time[,round]",
-             error_type: type[Exception] | None = None) -> CsvRows:
+             error_type: type[Exception] | None = None, max_rows: int | None = None) -> CsvRows:
     """(column names, lower-cased, iterator of (location "line N", fields)) of a CSV file of
     UTF-8 text with a header line, blank lines skipped. what, header: the file's kind and
-    columns, for the errors (error_type, default TraceError), each naming the file and line."""
+    columns, for the errors (error_type, default TraceError), each naming the file and line.
+    max_rows: refuse a file of more data rows before parsing any (its lines are counted)."""
     error_type = error_type or TraceError
     try:
         text = pathlib.Path(path).read_bytes().decode("utf-8-sig")
@@ -111,7 +112,13 @@ def csv_rows(path: str, what: str = "trace", header: str = "worker,time[,round]"
     except UnicodeDecodeError as error:
         raise error_type(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") \
             from None
-    reader = csv.reader(text.splitlines(keepends=True), strict=True)
+    lines = text.splitlines(keepends=True)
+    if max_rows is not None and len(lines) > max_rows + 1:  # blank lines do not count
+        data_rows = sum(1 for line in lines if line.strip()) - 1
+        if data_rows > max_rows:
+            raise error_type(f"{path}: {data_rows} rows is more than {max_rows} (each is "
+                             "parsed on the host): keep a sample of the trace")
+    reader = csv.reader(lines, strict=True)
 
     def rows():
         while True:
@@ -229,7 +236,8 @@ def read_trace(path: str | pathlib.Path) -> RecordedTrace:
     """Read and validate a CSV or Parquet trace (the format by suffix: .parquet or CSV)."""
     path = str(path)
     parquet = path.lower().endswith(".parquet")
-    columns, rows = _parquet_rows(path) if parquet else csv_rows(path)
+    columns, rows = (_parquet_rows(path) if parquet
+                     else csv_rows(path, max_rows=MAX_TRACE_ROWS))
     _check_header(path, columns)
     position = {name: columns.index(name) for name in columns}
     has_rounds = "round" in position

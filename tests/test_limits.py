@@ -127,7 +127,10 @@ def test_a_trace_beyond_its_limits_fails(tmp_path, fails_with_one_line, monkeypa
     monkeypatch.setattr(traces, "MAX_TRACE_ROWS", 3)
     fails_with_one_line(["simulate", "--time-model",
                          write(tmp_path, "long.csv", "worker,time\n" + "0,1\n" * 4)],
-                        "more than 3 rows")
+                        "4 rows is more than 3")  # counted before any row is parsed
+    # blank lines are not rows: three rows among them are within the limit of 3
+    assert traces.read_trace(write(tmp_path, "blank.csv",
+                                   "worker,time\n\n0,1\n\n0,2\n\n1,3\n\n")).workers
     monkeypatch.setattr(traces, "MAX_TRACE_ROWS", 100)
     monkeypatch.setattr(traces, "MAX_TABLE_ENTRIES", 5)
     fails_with_one_line(["simulate", "--time-model",
