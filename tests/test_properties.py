@@ -22,6 +22,7 @@ from ata_jax import allocation, portable
 from ata_jax.cli import main
 from ata_jax.cli.common import UsageError, load_time_model
 from ata_jax.limits import MAX_BUDGET, MAX_ROUNDS, MAX_WORKERS
+from ata_jax.simulate import MAX_EXPLORE_SAMPLES
 from ata_jax.timemodels import FAMILY_FIELDS, MAX_TIME, MIN_TIME, TimeModel
 from test_allocation import brute_force_minimum
 
@@ -197,8 +198,28 @@ def test_traces_load_or_fail_in_one_line(tmp_path, text):
 # ----------------------------------------------------------------------------- flags
 
 INTEGER_FLAGS = {"--budget": MAX_BUDGET, "--rounds": MAX_ROUNDS, "--seeds": 2**31 - 1,
-                 "--window": None, "--seed": 2**32 - 1, "--random-clusters": None}
-NUMBER_FLAGS = ("--alpha", "--eta", "--discount", "--memory-mb", "--heterogeneity")
+                 "--window": None, "--seed": 2**32 - 1, "--random-clusters": None,
+                 "--explore-samples": MAX_EXPLORE_SAMPLES}
+NUMBER_FLAGS = ("--alpha", "--eta", "--discount", "--memory-mb", "--heterogeneity", "--spread")
+"""simulate's numeric flags (with --workers) and, below, sweep's and train's."""
+COMMAND_FLAGS = {
+    "simulate": (INTEGER_FLAGS, NUMBER_FLAGS),
+    "sweep": ({**INTEGER_FLAGS, "--curves": None, "--process-count": None,
+               "--process-index": None},
+              (*NUMBER_FLAGS, "--alpha-scale", "--eta-scale")),
+    "train": ({name: INTEGER_FLAGS[name] for name in ("--budget", "--rounds", "--seeds",
+                                                       "--seed", "--explore-samples")}
+              | {"--points": None},
+              ("--alpha", "--eta", "--learning-rate", "--target", "--spread")),
+}
+"""Each command's integer flags (with their bound, if any) and number flags."""
+WORK = {"simulate": "ata_jax.simulate.simulate", "sweep": "ata_jax.sweep.run_sweep",
+        "train": "ata_jax.training.train"}
+"""What each command calls once its inputs are accepted: stubbed, so a run only starts."""
+
+
+class Started(Exception):
+    """Raised by the stubbed work: the command accepted its inputs."""
 
 
 def flag_value(limit):
@@ -208,35 +229,57 @@ def flag_value(limit):
 
 
 @st.composite
-def flag_and_value(draw):
-    flag = draw(st.sampled_from([*INTEGER_FLAGS, *NUMBER_FLAGS, "--workers"]))
+def flag_and_value(draw, command="simulate"):
+    integers, numbers = COMMAND_FLAGS[command]
+    flag = draw(st.sampled_from([*integers, *numbers, "--workers"]))
     if flag == "--workers":  # a valid large n would build a model of that size
         return flag, draw(st.sampled_from(["0", "-1", str(MAX_WORKERS + 1), "10**9", "3",
                                            "1.5", "", "3,,4", "2,99999999"]))
-    if flag in NUMBER_FLAGS:
+    if flag in numbers:
         return flag, draw(st.one_of(st.floats(allow_nan=True).map(repr), st.sampled_from(
-            ["0", "-1", "1", "1.0000001", "20", "20.5", "1e-300", "1e300", "x", ""])))
-    return flag, draw(flag_value(INTEGER_FLAGS[flag]))
+            ["0", "-1", "1", "1.0000001", "20", "20.5", "1e-300", "1e300", "x", "", "1,2",
+             "1/4..4", "1..1e300"])))
+    return flag, draw(flag_value(integers[flag]))
 
 
-@given(flags=st.lists(flag_and_value(), min_size=1, max_size=3))
+def run_with_stubbed_work(command, arguments):
+    """(exit code, stderr) of `ata-jax COMMAND ARGUMENTS` with its work stubbed out (None
+    for the code when the work started); it must end within seconds."""
+    stderr, stdout = io.StringIO(), io.StringIO()
+    start = time.perf_counter()
+    with mock.patch(WORK[command], side_effect=Started), \
+            contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(stdout):
+        try:
+            code = main([command, *arguments])
+        except Started:
+            code = None
+    assert time.perf_counter() - start < 20, arguments
+    return code, stderr.getvalue()
+
+
+@pytest.mark.parametrize("command", list(COMMAND_FLAGS))
+@given(data=st.data())
 @settings(deadline=None)
-def test_numeric_flags_at_and_beyond_their_bounds(flags):
-    """Each run either starts (the simulation itself stubbed out) or is one line and exit
-    2, within seconds; nothing is a traceback."""
-    arguments = ["simulate", "--policies", "gta,ata"]
+def test_numeric_flags_at_and_beyond_their_bounds(command, data):
+    """Each run either starts (its work stubbed out) or is one line and exit 2, within
+    seconds; nothing is a traceback."""
+    flags = data.draw(st.lists(flag_and_value(command), min_size=1, max_size=3))
+    arguments = ["--policies", "gta,ata,thompson"]
     for flag, value in flags:
         arguments += [f"{flag}={value}"]
     if not any(flag == "--seeds" for flag, _ in flags):
         arguments += ["--seeds", "2"]
-    stderr, stdout = io.StringIO(), io.StringIO()
-    start = time.perf_counter()
-    with mock.patch("ata_jax.simulate.simulate", return_value={}), \
-            contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(stdout):
-        code = main(arguments)
-    message = stderr.getvalue()
+    code, message = run_with_stubbed_work(command, arguments)
     assert "Traceback" not in message
-    assert code in (0, 2), (arguments, code, message)
+    assert code in (None, 0, 2), (command, arguments, code, message)
     if code == 2:
-        assert message.count("\n") == 1, (arguments, message)
-    assert time.perf_counter() - start < 20, arguments
+        assert message.count("\n") == 1, (command, arguments, message)
+
+
+@pytest.mark.parametrize("command", list(COMMAND_FLAGS))
+def test_the_stubbed_work_is_reached_by_valid_flags(command):
+    """The property above can tell a started run from a refused one: valid flags reach the
+    stub, and a value out of range is one line."""
+    assert run_with_stubbed_work(command, ["--seeds", "2", "--spread", "0.5"]) == (None, "")
+    code, message = run_with_stubbed_work(command, ["--spread", "1e300"])
+    assert code == 2 and message.count("\n") == 1 and "spread" in message, message
