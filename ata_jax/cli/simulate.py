@@ -9,10 +9,10 @@ import sys
 from ata_jax.cli.common import (INTERRUPTED, MAX_TABLES, UsageError, add_allocator_arguments,
                                 add_cluster_arguments, add_solver_argument,
                                 allocator_settings, check_limit, check_netcdf_output,
-                                check_output_path,
-                                discount_value, format_number, learner_parameters,
-                                metric_columns, name_list, policy_list, setting_float, memory_mb_float,
-                                positive_int, seed_int, worker_configurations, worker_list)
+                                check_output_path, discount_value, format_number,
+                                learner_parameters, memory_mb_float, metric_columns, name_list,
+                                policy_list, positive_int, seed_int, setting_float,
+                                worker_configurations, worker_list)
 from ata_jax.files import write_json_atomically
 
 
