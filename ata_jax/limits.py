@@ -14,10 +14,9 @@ MAX_BUDGET = 1024
 MAX_WORKERS = 2**13
 """n: the compiled round is accelerator-shaped (no gathers, sorts or while loops over
 workers), so its bit-set steps are unrolled once per 32 workers and compile time and memory
-grow faster than n: at 8192 explore-commit, the slowest, compiles in about 40 s using 2.3 GB
-on a 2-core CPU, at 16384 not within 200 s (10 GB), and ATA-Empirical at 65536 not within
-5 minutes (24 GB). (Task counters worker·B + slot are int32, so (n + 1)·B < 2³¹ too, far
-above this bound.)"""
+grow faster than n; here every policy still compiles in bounded time (docs/performance.md,
+compile time in n). Task counters worker·B + slot are int32, so (n + 1)·B < 2³¹ too, far
+above this bound."""
 MAX_ROUNDS = 2**28
 """K: the totals' compensated float32 sums are tested within 1e-6 of the exact sum up to here
 (tests/test_summation.py; a test at int32's own bound, 2³¹ − 2, takes five minutes)."""
@@ -28,14 +27,16 @@ MAX_CONFIGURATIONS = 100_000
 MAX_GRID_POINTS = 1_000_000
 """Grid points of one sweep: each is labelled and stored on the host."""
 MAX_TRACE_ROWS = 2**24
-"""Rows of a trace: each is parsed in Python on the host (2^22 rows in 7.5 s on a 2-core CPU,
-so about 30 s at this size); a CSV's lines are counted before any is parsed."""
+"""Rows of a trace: each is parsed in Python on the host, so parsing time grows with them
+(about 30 s at this size, docs/formats.md#limits); a CSV's lines are counted before any is
+parsed."""
 MAX_TABLE_ENTRIES = 2**31 - 1
 """n × (most rows of one worker) of a trace's padded replay table: its flat index is int32."""
 MAX_SEARCH_TABLE_BYTES = 256 * 2**20
 """ofta-expected's search table at its fewest Monte Carlo rounds (`expected.MIN_SAMPLES` ×
 min(n, 4B) candidate workers × (B + 1) float32 running sums): held whole while the local
-search, whose every step scores all (from, to) moves on every round, runs."""
+search, whose every step scores all (from, to) moves on every round, runs; its time grows
+with it too."""
 
 
 MIN_SETTING, MAX_SETTING = 1e-20, 1e20
