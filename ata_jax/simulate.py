@@ -563,7 +563,7 @@ def _run_in_chunks(keys, model, hyperparameters, *, per_run: bool, memory_mb: fl
     leaves) in equal chunks that fit memory_mb, the last one padded with copies of the last
     run; returns (SeedSummary of float64 NumPy [R, ...], compile seconds, run seconds).
     After each chunk `progress` hears runs_before + the runs done of runs_total (a line
-    too when there are several chunks). store: a `checkpoints.ChunkStore` that keeps each
+    naming its chunk, or the runs when there is one chunk). store: a `checkpoints.ChunkStore` that keeps each
     finished chunk of `group` (and fixes its chunk size), so that a resumed run loads them
     instead of computing them."""
     from ata_jax.memory import plan_chunk_runs
@@ -635,7 +635,7 @@ def check_policy_inputs(models: Sequence[TimeModel], policies: Sequence[str], *,
                         num_rounds: int, spread: float, explore_samples, confidence: str,
                         expected_regret: bool = False) -> None:
     """ValueError (one line naming the problem) for settings the policies cannot run with:
-    a confidence a policy lacks, a Thompson spread ν that is negative or not finite, an
+    a confidence a policy lacks, a Thompson spread ν outside [0, `limits.MAX_SPREAD`], an
     explore-then-commit m that is not an integer in [1, 2^24], a schedule under ofta-expected,
     a search for a*_E too large to hold (`limits.check_expected_search`), a budget msync
     cannot serve. Before any work."""
