@@ -563,9 +563,9 @@ def _run_in_chunks(keys, model, hyperparameters, *, per_run: bool, memory_mb: fl
     leaves) in equal chunks that fit memory_mb, the last one padded with copies of the last
     run; returns (SeedSummary of float64 NumPy [R, ...], compile seconds, run seconds).
     After each chunk `progress` hears runs_before + the runs done of runs_total (a line
-    naming its chunk, or the runs when there is one chunk). store: a `checkpoints.ChunkStore` that keeps each
-    finished chunk of `group` (and fixes its chunk size), so that a resumed run loads them
-    instead of computing them."""
+    naming its chunk, or the runs when there is one chunk). store: a
+    `checkpoints.ChunkStore` that keeps each finished chunk of `group` (and fixes its chunk
+    size), so that a resumed run loads them instead of computing them."""
     from ata_jax.memory import plan_chunk_runs
 
     runs, devices = keys.shape[0], jax.local_device_count()
