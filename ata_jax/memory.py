@@ -55,6 +55,16 @@ def bytes_per_run(policy_name: str, model: TimeModel, *, budget: int, num_rounds
     return 2 * leaf_bytes(state) + workspace + record + outputs + own_model
 
 
+def check_run_fits(what: str, run_bytes: int, memory_bytes: float, devices: int,
+                   advice: str) -> None:
+    """ValueError (one line) when one run of `what` on each of `devices` does not fit
+    `memory_bytes`: before any compile, since a chunk holds at least one run per device."""
+    if run_bytes * devices > memory_bytes:
+        raise ValueError(f"one run of {what} needs about {run_bytes * devices / 2**20:.3g} MB "
+                         f"on {devices} device(s), more than the memory budget of "
+                         f"{memory_bytes / 2**20:.3g} MB: raise --memory-mb, or {advice}")
+
+
 def plan_chunk_runs(total_runs: int, run_bytes: int, memory_bytes: float,
                     devices: int = 1) -> int:
     """Runs per chunk: the most that fit `memory_bytes` at `run_bytes` each, a multiple of

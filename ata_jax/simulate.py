@@ -531,18 +531,14 @@ def _fitting_run_bytes(policy_name: str, one_model: TimeModel, *, per_run: bool,
                        window_capacity: int, record_rounds: bool) -> tuple[int, float]:
     """(bytes of one run, the memory budget in bytes); a ValueError (one line) when one run
     on every local device does not fit the budget (`memory.bytes_per_run`)."""
-    from ata_jax.memory import bytes_per_run, default_memory_mb
+    from ata_jax.memory import bytes_per_run, check_run_fits, default_memory_mb
 
-    devices = jax.local_device_count()
     run_bytes = bytes_per_run(policy_name, one_model, budget=budget, num_rounds=num_rounds,
                               counting=counting, window_capacity=window_capacity,
                               record_rounds=record_rounds, per_run_model=per_run)
     memory_bytes = (default_memory_mb() if memory_mb is None else memory_mb) * 2**20
-    if run_bytes * devices > memory_bytes:
-        raise ValueError(f"one run of {policy_name} needs about "
-                         f"{run_bytes * devices / 2**20:.3g} MB on {devices} device(s), more "
-                         f"than the memory budget of {memory_bytes / 2**20:.3g} MB: raise "
-                         "--memory-mb, or record fewer rounds")
+    check_run_fits(policy_name, run_bytes, memory_bytes, jax.local_device_count(),
+                   "record fewer rounds")
     return run_bytes, memory_bytes
 
 

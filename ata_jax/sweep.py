@@ -54,7 +54,7 @@ from ata_jax.allocators import (Hyperparameters, make_policy, needs_expected_opt
                                 policy_spec)
 from ata_jax.checkpoints import (MANIFEST, chunk_path, open_checkpoint_directory,
                                  read_chunk, write_chunk)
-from ata_jax.memory import bytes_per_run, plan_chunk_runs
+from ata_jax.memory import bytes_per_run, check_run_fits, plan_chunk_runs
 from ata_jax.metrics import CURVE_NAMES, METRIC_NAMES
 from ata_jax.progress import ProgressLike, notify
 from ata_jax.simulate import run_seed, seed_keys, split_over_devices
@@ -638,11 +638,11 @@ def run_sweep(config: SweepConfig,
             counting=config.counting, window_capacity=_capacity(group.policy, config),
             curve_points=config.curve_points, per_run_model=per_run)
         total = len(group.points) * config.seeds
-        if run_bytes * devices > memory_mb * 2**20:  # before any compile, as in simulate
-            raise SweepError(f"one run of {group.policy} at B = {group.budget} needs about "
-                             f"{run_bytes * devices / 2**20:.3g} MB on {devices} device(s), "
-                             f"more than the memory budget of {memory_mb:.3g} MB: raise "
-                             "--memory-mb, or keep fewer curve points")
+        try:  # before any compile, as in simulate
+            check_run_fits(f"{group.policy} at B = {group.budget}", run_bytes,
+                           memory_mb * 2**20, devices, "keep fewer curve points")
+        except ValueError as error:
+            raise SweepError(str(error)) from None
         plan[group.name] = plan_chunk_runs(total, run_bytes, memory_mb * 2**20, devices)
     if checkpoint_dir is not None:
         plan = open_checkpoint(checkpoint_dir, config, plan, resume, command, memory_mb,
